@@ -1,0 +1,42 @@
+# Zava MCP: `make run` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: install run serve test lint format bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## run: install, start the embedded database, migrate, seed if empty, embed, serve
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_retail --if-empty
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(MAKE) --no-print-directory serve
+
+serve: install
+	@echo "Serving Zava MCP on http://$(HOST):$(PORT)/mcp (admin: http://$(HOST):$(PORT)/admin/)"
+	$(VENV)/bin/gunicorn zava.wsgi:application --config zava/gunicorn_conf.py --bind $(HOST):$(PORT)
+
+## test: install, then the whole suite
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,27 @@
+"""Models of the retail domain: the reference schema and the tenancy around it."""
+
+from retail.models.retail_schema import (
+    Category,
+    Customer,
+    Inventory,
+    Order,
+    OrderItem,
+    Product,
+    ProductType,
+    Store,
+)
+from retail.models.tenancy import Manager, ManagerKind, ManagerStore
+
+__all__ = [
+    "Category",
+    "Customer",
+    "Inventory",
+    "Manager",
+    "ManagerKind",
+    "ManagerStore",
+    "Order",
+    "OrderItem",
+    "Product",
+    "ProductType",
+    "Store",
+]

@@ -1,0 +1,149 @@
+"""The tenant context: the one place that opens a store-scoped database transaction.
+
+Inside :func:`tenant_context`, the ``tenant`` connection runs one transaction that is
+
+* read-only, with statement, lock and idle-in-transaction timeouts;
+* switched to the restricted tenant role, with ``search_path`` set to ``retail``;
+* carrying the manager's identity in ``app.current_rls_user_id`` together with
+  ``app.rls_context_proof``, an HMAC that binds the identity to this backend and this
+  transaction (see migration 0002). Row-level security trusts only the pair.
+
+Every setting is transaction-local (``set_config(..., true)``) and the transaction
+always rolls back, so nothing survives on the pooled connection. No identity means
+an empty identity: the policies then show no tenant rows (fail closed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+TENANT_DB_ALIAS = "tenant"
+IDENTITY_SETTING = "app.current_rls_user_id"
+PROOF_SETTING = "app.rls_context_proof"
+
+_TRANSACTION_START_SQL = "SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint"
+_ENTER_SQL = f"""
+SELECT set_config('{IDENTITY_SETTING}', %s, true),
+       set_config('{PROOF_SETTING}', %s, true),
+       set_config('statement_timeout', %s, true),
+       set_config('lock_timeout', %s, true),
+       set_config('idle_in_transaction_session_timeout', %s, true),
+       set_config('search_path', 'retail, public', true),
+       set_config('role', %s, true),
+       set_config('transaction_read_only', 'on', true)
+"""
+
+
+class TenantContextError(RuntimeError):
+    """Programming error: tenant queries outside a context, or nested contexts."""
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """An open tenant transaction. Use :meth:`cursor` for tenant queries."""
+
+    manager_id: UUID | None
+    alias: str
+    backend_pid: int
+    statement_timeout_ms: int
+
+    @property
+    def connection(self) -> BaseDatabaseWrapper:
+        return connections[self.alias]
+
+    def cursor(self):
+        return self.connection.cursor()
+
+
+_key_lock = threading.Lock()
+_signing_keys: dict[str, bytes] = {}
+
+
+def _signing_key(alias: str) -> bytes:
+    """The HMAC key, read once per process with the owner role (the tenant cannot)."""
+    database = connections[alias].settings_dict["NAME"]
+    key = _signing_keys.get(database)
+    if key is None:
+        with _key_lock, connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT secret FROM zava_private.rls_signing_key WHERE id = 1")
+            key = bytes(cursor.fetchone()[0])
+            _signing_keys[database] = key
+    return key
+
+
+def sign_identity(key: bytes, manager_id: UUID, backend_pid: int, transaction_start: int) -> str:
+    """The proof ``retail.visible_store_ids()`` recomputes in SQL."""
+    message = f"{manager_id}:{backend_pid}:{transaction_start}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def active_context(alias: str = TENANT_DB_ALIAS) -> TenantContext | None:
+    """The context open on this thread's connection, if any."""
+    return getattr(connections[alias], "zava_tenant_context", None)
+
+
+def require_context(alias: str = TENANT_DB_ALIAS) -> TenantContext:
+    context = active_context(alias)
+    if context is None:
+        raise TenantContextError("Tenant queries must run inside tenant_context().")
+    return context
+
+
+@contextmanager
+def tenant_context(
+    manager_id: UUID | None,
+    *,
+    using: str = TENANT_DB_ALIAS,
+    statement_timeout_ms: int | None = None,
+) -> Iterator[TenantContext]:
+    """Open a read-only, store-scoped transaction for ``manager_id`` on ``using``."""
+    connection = connections[using]
+    if active_context(using) is not None:
+        raise TenantContextError("A tenant context is already open on this connection.")
+    timeout = statement_timeout_ms or settings.ZAVA_QUERY_TIMEOUT_MS
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute(_TRANSACTION_START_SQL)
+            transaction_start = cursor.fetchone()[0]
+            backend_pid = connection.connection.info.backend_pid
+            identity = proof = ""
+            if manager_id is not None:
+                identity = str(manager_id)
+                proof = sign_identity(
+                    _signing_key(using), manager_id, backend_pid, transaction_start
+                )
+            cursor.execute(
+                _ENTER_SQL,
+                [
+                    identity,
+                    proof,
+                    f"{timeout}ms",
+                    f"{settings.ZAVA_LOCK_TIMEOUT_MS}ms",
+                    f"{settings.ZAVA_IDLE_IN_TRANSACTION_TIMEOUT_MS}ms",
+                    settings.ZAVA_DB_ROLES["tenant"],
+                ],
+            )
+        context = TenantContext(
+            manager_id=manager_id,
+            alias=using,
+            backend_pid=backend_pid,
+            statement_timeout_ms=timeout,
+        )
+        connection.zava_tenant_context = context
+        try:
+            yield context
+        finally:
+            connection.zava_tenant_context = None
+            # Read-only work has nothing to commit; rolling back also discards any
+            # session-level setting a query may have tried to leave behind.
+            transaction.set_rollback(True, using=using)

@@ -1,0 +1,257 @@
+"""The tenant context, attacked from inside: SQL running as the tenant cannot widen it.
+
+These tests run no SQL checking above the data layer: whatever a query does inside
+the transaction, PostgreSQL itself must refuse or show nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings
+from django.db import DatabaseError, connections, transaction
+
+from retail.services.seeding import HEAD_OFFICE_ID, STORES
+from retail.tenancy import TenantContextError, tenant_context
+
+SEATTLE = STORES[0]
+TENANT_ROLE = settings.ZAVA_DB_ROLES["tenant"]
+OWNER_ROLE = settings.ZAVA_DB_ROLES["owner"]
+GATEWAY_ROLE = settings.ZAVA_DB_ROLES["gateway"]
+INSUFFICIENT_PRIVILEGE = "42501"
+READ_ONLY_TRANSACTION = "25006"
+
+
+def _sqlstate(excinfo: pytest.ExceptionInfo) -> str:
+    return excinfo.value.__cause__.sqlstate
+
+
+def _scalar(cursor, sql: str, params=None):
+    cursor.execute(sql, params)
+    return cursor.fetchone()[0]
+
+
+def _stores_with_orders(cursor) -> set[int]:
+    cursor.execute("SELECT DISTINCT store_id FROM retail.orders")
+    return {row[0] for row in cursor.fetchall()}
+
+
+@contextmanager
+def _attempt(alias: str = "tenant") -> Iterator[None]:
+    """A savepoint, so that one refused statement does not abort the whole test."""
+    with transaction.atomic(using=alias):
+        yield
+
+
+@pytest.fixture
+def seattle_cursor(database):
+    with tenant_context(SEATTLE.manager_id) as tenant, tenant.cursor() as cursor:
+        yield cursor
+
+
+@pytest.fixture
+def tenant_role_read_write(database):
+    """The bare tenant role in a read-write transaction, to show privileges alone refuse."""
+    with transaction.atomic(using="tenant"), connections["tenant"].cursor() as cursor:
+        cursor.execute(f'SET LOCAL ROLE "{TENANT_ROLE}"')
+        yield cursor
+        transaction.set_rollback(True, using="tenant")
+
+
+def test_context_runs_as_the_restricted_role_in_a_read_only_transaction(seattle_cursor):
+    cursor = seattle_cursor
+    cursor.execute(
+        "SELECT current_user, current_setting('transaction_read_only'), "
+        "current_setting('statement_timeout'), current_setting('lock_timeout'), "
+        "current_setting('idle_in_transaction_session_timeout')"
+    )
+    user, read_only, statement_timeout, lock_timeout, idle_timeout = cursor.fetchone()
+    assert user == TENANT_ROLE
+    assert read_only == "on"
+    assert statement_timeout == f"{settings.ZAVA_QUERY_TIMEOUT_MS // 1000}s"
+    assert lock_timeout != "0"
+    assert idle_timeout != "0"
+
+
+def test_store_manager_sees_only_their_store(seattle_cursor):
+    assert _stores_with_orders(seattle_cursor) == {1}
+
+
+def test_forged_identity_with_set_config_shows_no_rows(seattle_cursor):
+    cursor = seattle_cursor
+    cursor.execute("SELECT set_config('app.current_rls_user_id', %s, true)", [str(HEAD_OFFICE_ID)])
+    assert _scalar(cursor, "SELECT count(*) FROM retail.orders") == 0
+
+
+def test_forged_identity_with_the_callers_own_proof_shows_no_rows(seattle_cursor):
+    cursor = seattle_cursor
+    proof = _scalar(cursor, "SELECT current_setting('app.rls_context_proof')")
+    cursor.execute(
+        "SELECT set_config('app.current_rls_user_id', %s, false), "
+        "set_config('app.rls_context_proof', %s, false)",
+        [str(HEAD_OFFICE_ID), proof],
+    )
+    assert _scalar(cursor, "SELECT count(*) FROM retail.orders") == 0
+
+
+def test_proof_from_an_earlier_transaction_is_worthless(database):
+    with tenant_context(HEAD_OFFICE_ID) as tenant, tenant.cursor() as cursor:
+        stolen = _scalar(cursor, "SELECT current_setting('app.rls_context_proof')")
+        assert len(_stores_with_orders(cursor)) == len(STORES)
+    with tenant_context(SEATTLE.manager_id) as tenant, tenant.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('app.current_rls_user_id', %s, true), "
+            "set_config('app.rls_context_proof', %s, true)",
+            [str(HEAD_OFFICE_ID), stolen],
+        )
+        assert _scalar(cursor, "SELECT count(*) FROM retail.orders") == 0
+
+
+def test_reset_role_leaves_a_role_that_can_read_nothing(seattle_cursor):
+    cursor = seattle_cursor
+    cursor.execute("RESET ROLE")
+    assert _scalar(cursor, "SELECT current_user") == GATEWAY_ROLE
+    for table in ("retail.orders", "retail.stores", "auth_user", "tenancy_managers"):
+        with pytest.raises(DatabaseError) as excinfo, _attempt():
+            cursor.execute(f"SELECT count(*) FROM {table}")
+        assert _sqlstate(excinfo) == INSUFFICIENT_PRIVILEGE, table
+
+
+def test_reset_role_then_set_role_back_does_not_restore_a_forged_identity(seattle_cursor):
+    cursor = seattle_cursor
+    cursor.execute("RESET ROLE")
+    cursor.execute(f'SET ROLE "{TENANT_ROLE}"')
+    cursor.execute("SELECT set_config('app.current_rls_user_id', %s, true)", [str(HEAD_OFFICE_ID)])
+    assert _scalar(cursor, "SELECT count(*) FROM retail.orders") == 0
+
+
+@pytest.mark.parametrize("role", [OWNER_ROLE, "postgres"])
+def test_switching_to_a_privileged_role_is_refused(seattle_cursor, role):
+    with pytest.raises(DatabaseError) as excinfo, _attempt():
+        seattle_cursor.execute(f'SET ROLE "{role}"')
+    assert _sqlstate(excinfo) == INSUFFICIENT_PRIVILEGE
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SET TRANSACTION READ WRITE",
+        "SELECT set_config('transaction_read_only', 'off', true)",
+        "SET SESSION AUTHORIZATION postgres",
+    ],
+)
+def test_the_transaction_cannot_be_made_writable_or_reauthorised(seattle_cursor, statement):
+    with pytest.raises(DatabaseError), _attempt():
+        seattle_cursor.execute(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO retail.stores (store_name, rls_user_id) VALUES ('x', gen_random_uuid())",
+        "UPDATE retail.orders SET store_id = 1",
+        "DELETE FROM retail.order_items",
+    ],
+)
+def test_writes_fail_in_the_tenant_context(seattle_cursor, statement):
+    with pytest.raises(DatabaseError) as excinfo, _attempt():
+        seattle_cursor.execute(statement)
+    assert _sqlstate(excinfo) == READ_ONLY_TRANSACTION
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO retail.stores (store_name, rls_user_id) VALUES ('x', gen_random_uuid())",
+        "UPDATE retail.orders SET store_id = 1",
+        "DELETE FROM retail.order_items",
+        "TRUNCATE retail.customers",
+    ],
+)
+def test_the_tenant_role_has_no_write_privilege_even_in_a_writable_transaction(
+    tenant_role_read_write, statement
+):
+    with pytest.raises(DatabaseError) as excinfo, _attempt():
+        tenant_role_read_write.execute(statement)
+    assert _sqlstate(excinfo) == INSUFFICIENT_PRIVILEGE
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "auth_user",
+        "django_session",
+        "django_admin_log",
+        "tenancy_managers",
+        "tenancy_manager_stores",
+        "zava_private.rls_signing_key",
+    ],
+)
+def test_the_tenant_role_cannot_read_django_tenancy_or_secret_tables(tenant_role_read_write, table):
+    with pytest.raises(DatabaseError) as excinfo, _attempt():
+        tenant_role_read_write.execute(f"SELECT * FROM {table} LIMIT 1")
+    assert _sqlstate(excinfo) == INSUFFICIENT_PRIVILEGE
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE TABLE retail.stolen (x int)",
+        "CREATE TABLE public.stolen (x int)",
+        "CREATE TEMP TABLE stolen (x int)",
+        "CREATE SCHEMA stolen",
+        "CREATE FUNCTION retail.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        "CREATE VIEW retail.v AS SELECT 1",
+    ],
+)
+def test_the_tenant_role_cannot_create_objects(tenant_role_read_write, statement):
+    with pytest.raises(DatabaseError) as excinfo, _attempt():
+        tenant_role_read_write.execute(statement)
+    assert _sqlstate(excinfo) == INSUFFICIENT_PRIVILEGE
+
+
+def test_the_tenant_role_cannot_signal_other_backends(seattle_cursor):
+    with pytest.raises(DatabaseError) as excinfo, _attempt():
+        seattle_cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    assert _sqlstate(excinfo) == INSUFFICIENT_PRIVILEGE
+
+
+def test_nothing_survives_the_context_on_the_pooled_connection(database):
+    with tenant_context(HEAD_OFFICE_ID) as tenant, tenant.cursor() as cursor:
+        # Even a session-level setting made inside is rolled back with the transaction.
+        cursor.execute("SELECT set_config('app.current_rls_user_id', 'leaked', false)")
+        pid = tenant.backend_pid
+    connection = connections["tenant"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_backend_pid(), current_user, "
+            "current_setting('app.current_rls_user_id', true), "
+            "current_setting('app.rls_context_proof', true), "
+            "current_setting('transaction_read_only'), current_setting('statement_timeout')"
+        )
+        backend, user, identity, proof, read_only, timeout = cursor.fetchone()
+    assert backend == pid  # the same connection, reused
+    assert user == GATEWAY_ROLE
+    assert not identity
+    assert not proof
+    assert read_only == "off"
+    assert timeout == "0"
+    with tenant_context(None) as tenant, tenant.cursor() as cursor:
+        assert tenant.backend_pid == pid
+        assert _scalar(cursor, "SELECT count(*) FROM retail.orders") == 0
+
+
+def test_an_error_inside_the_context_still_leaves_the_connection_clean(database):
+    with pytest.raises(DatabaseError):  # noqa: SIM117 - the error must escape the context
+        with tenant_context(HEAD_OFFICE_ID) as tenant, tenant.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+    with tenant_context(SEATTLE.manager_id) as tenant, tenant.cursor() as cursor:
+        assert _stores_with_orders(cursor) == {1}
+
+
+def test_nested_contexts_are_refused(database):
+    with tenant_context(SEATTLE.manager_id), pytest.raises(TenantContextError):  # noqa: SIM117
+        with tenant_context(HEAD_OFFICE_ID):
+            pass

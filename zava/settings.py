@@ -1,0 +1,163 @@
+"""Settings for Zava MCP, read from the environment (and an optional ``.env``).
+
+Everything a deployment changes is an environment variable; the defaults suit a
+first local run. Without ``DATABASE_URL`` the project starts its embedded
+PostgreSQL in ``var/pgdata``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _local_secret_key() -> str:
+    """A key generated once into the ignored ``var/`` folder, never committed."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "mcp_server",
+    "retail",
+    "mcp_tools",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "zava.urls"
+WSGI_APPLICATION = "zava.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------
+# Two aliases on one database. ``default`` logs in as the owner role (migrations,
+# admin, seeding, authentication). ``tenant`` logs in as the gateway role, which
+# can do nothing but switch to the restricted tenant role inside a tenant context
+# (see retail/tenancy.py).
+
+ZAVA_DB_ROLES = {
+    "owner": env.str("ZAVA_DB_OWNER_ROLE", default="zava_owner"),
+    "gateway": env.str("ZAVA_DB_GATEWAY_ROLE", default="zava_gateway"),
+    "tenant": env.str("ZAVA_DB_TENANT_ROLE", default="zava_tenant"),
+}
+ZAVA_EMBEDDED_DB = not env.str("DATABASE_URL", default="")
+
+_pool = {
+    "min_size": env.int("ZAVA_DB_POOL_MIN", default=1),
+    "max_size": env.int("ZAVA_DB_POOL_MAX", default=8),
+    "timeout": env.float("ZAVA_DB_POOL_TIMEOUT", default=5.0),
+    "max_idle": 300,
+}
+_db_options = {"pool": _pool} if env.bool("ZAVA_DB_POOL", default=True) else {}
+
+if ZAVA_EMBEDDED_DB:
+    from zava.embedded_postgres import ensure_embedded_server
+
+    _db_name = env.str("ZAVA_EMBEDDED_DB_NAME", default="zava")
+    _server = ensure_embedded_server(
+        Path(env.str("ZAVA_PGDATA", default=str(VAR_DIR / "pgdata"))),
+        database="zava",
+        roles=ZAVA_DB_ROLES,
+    )
+    _default_db = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _db_name,
+        "USER": ZAVA_DB_ROLES["owner"],
+        "PASSWORD": "",
+        "HOST": str(_server.socket_dir),
+        "PORT": str(_server.port),
+    }
+else:
+    _default_db = env.db("DATABASE_URL")
+
+_default_db.update(
+    {
+        "CONN_MAX_AGE": 0,  # the pool keeps connections; Django must not as well
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {**_db_options, **_default_db.get("OPTIONS", {})},
+    }
+)
+DATABASES = {
+    "default": _default_db,
+    "tenant": {
+        **_default_db,
+        "USER": ZAVA_DB_ROLES["gateway"],
+        "PASSWORD": env.str("ZAVA_DB_GATEWAY_PASSWORD", default=""),
+        "OPTIONS": {**_default_db["OPTIONS"]},
+    },
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Tenant queries -------------------------------------------------------------
+ZAVA_QUERY_TIMEOUT_MS = env.int("ZAVA_QUERY_TIMEOUT_MS", default=30_000)
+ZAVA_LOCK_TIMEOUT_MS = env.int("ZAVA_LOCK_TIMEOUT_MS", default=2_000)
+ZAVA_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("ZAVA_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)
+
+# --- Auth, i18n, static -----------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
