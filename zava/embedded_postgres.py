@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def ensure_embedded_server(pgdata: Path, *, database: str, roles: dict[str, str]
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _is_running(pgdata):
-            import pgserver  # imported lazily: it is slow and only needed to start
+            with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR
+                warnings.simplefilter("ignore")
+                import pgserver  # imported lazily: it is slow and only needed to start
 
             logger.info("Starting embedded PostgreSQL in %s", pgdata)
             pgserver.get_server(pgdata, cleanup_mode=None)

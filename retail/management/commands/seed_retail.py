@@ -73,6 +73,8 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         bar.close()
         elapsed = time.perf_counter() - started
+        if options["verbosity"] == 0:
+            return
         for table, rows in summary.rows.items():
             self.stdout.write(f"  {table:<14} {rows:>10,}")
         self.stdout.write(
