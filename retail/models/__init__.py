@@ -1,5 +1,7 @@
 """Models of the retail domain: the reference schema and the tenancy around it."""
 
+from retail.models.access import AccessToken
+from retail.models.audit import Outcome, ToolCall
 from retail.models.retail_schema import (
     Category,
     Customer,
@@ -13,6 +15,7 @@ from retail.models.retail_schema import (
 from retail.models.tenancy import Manager, ManagerKind, ManagerStore
 
 __all__ = [
+    "AccessToken",
     "Category",
     "Customer",
     "Inventory",
@@ -21,7 +24,9 @@ __all__ = [
     "ManagerStore",
     "Order",
     "OrderItem",
+    "Outcome",
     "Product",
     "ProductType",
     "Store",
+    "ToolCall",
 ]

@@ -1,0 +1,111 @@
+"""Issuing, revoking and checking managers' bearer tokens.
+
+A token is ``zava_`` followed by 43 URL-safe characters (256 random bits). Only its
+SHA-256 digest is stored, so a leaked table grants nothing; the raw token is
+returned once, by :func:`token_issue`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from retail.errors import InvalidInput
+from retail.models import AccessToken, Manager
+
+TOKEN_PREFIX = "zava_"  # noqa: S105 - a marker, not a secret
+TOKEN_PATTERN = re.compile(r"^zava_[A-Za-z0-9_-]{43}$")
+DISPLAY_PREFIX_LENGTH = 12
+# Writing last_used_at on every call would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: AccessToken
+    raw: str
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def manager_resolve(identifier: str) -> Manager:
+    """A manager by RLS identity (UUID) or email, with a clear error otherwise."""
+    identifier = identifier.strip()
+    try:
+        lookup = {"id": uuid.UUID(identifier)}
+    except ValueError:
+        lookup = {"email__iexact": identifier}
+    try:
+        return Manager.objects.get(**lookup)
+    except Manager.DoesNotExist:
+        raise InvalidInput(f"No manager with UUID or email {identifier!r}.") from None
+
+
+@transaction.atomic
+def token_issue(
+    *, manager: Manager, name: str = "default", expires_days: int | None = None
+) -> IssuedToken:
+    if expires_days is not None and expires_days < 1:
+        raise InvalidInput("A token must be valid for at least one day.")
+    if not manager.is_active:
+        raise InvalidInput(f"Manager {manager.email} is inactive.")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken.objects.create(
+        manager=manager,
+        name=name.strip() or "default",
+        prefix=raw[:DISPLAY_PREFIX_LENGTH],
+        digest=token_digest(raw),
+        expires_at=timezone.now() + timedelta(days=expires_days) if expires_days else None,
+    )
+    return IssuedToken(token=token, raw=raw)
+
+
+@transaction.atomic
+def token_revoke(*, token: AccessToken) -> AccessToken:
+    """Revoke a token; revoking twice keeps the first revocation time."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def token_find(identifier: str) -> AccessToken:
+    """A token by its raw value or its displayed prefix."""
+    identifier = identifier.strip()
+    if TOKEN_PATTERN.match(identifier):
+        found = AccessToken.objects.filter(digest=token_digest(identifier))
+    else:
+        found = AccessToken.objects.filter(prefix=identifier)
+    tokens = list(found[:2])
+    if not tokens:
+        raise InvalidInput("No token matches that value or prefix.")
+    if len(tokens) > 1:
+        raise InvalidInput("Several tokens share that prefix; give the whole token.")
+    return tokens[0]
+
+
+def token_authenticate(raw: str) -> AccessToken | None:
+    """The usable token for ``raw``, with its manager loaded, or None for any failure."""
+    if not TOKEN_PATTERN.match(raw):
+        return None  # cheap format check before touching the database
+    token = (
+        AccessToken.objects.select_related("manager")
+        .filter(digest=token_digest(raw), revoked_at__isnull=True, manager__is_active=True)
+        .first()
+    )
+    if token is None or not token.is_usable:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
