@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Authenticates /mcp requests and opens the caller's tenant context around them.
+    "mcp_tools.middleware.McpTenantMiddleware",
 ]
 
 ROOT_URLCONF = "zava.urls"
@@ -99,7 +101,6 @@ _db_options = {"pool": _pool} if env.bool("ZAVA_DB_POOL", default=True) else {}
 if ZAVA_EMBEDDED_DB:
     from zava.embedded_postgres import ensure_embedded_server
 
-    _db_name = env.str("ZAVA_EMBEDDED_DB_NAME", default="zava")
     _server = ensure_embedded_server(
         Path(env.str("ZAVA_PGDATA", default=str(VAR_DIR / "pgdata"))),
         database="zava",
@@ -107,7 +108,7 @@ if ZAVA_EMBEDDED_DB:
     )
     _default_db = {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": _db_name,
+        "NAME": "zava",
         "USER": ZAVA_DB_ROLES["owner"],
         "PASSWORD": "",
         "HOST": str(_server.socket_dir),
@@ -115,6 +116,8 @@ if ZAVA_EMBEDDED_DB:
     }
 else:
     _default_db = env.db("DATABASE_URL")
+# Point a process at another database on the same server (the test suite's server).
+_default_db["NAME"] = env.str("ZAVA_DB_NAME", default=_default_db["NAME"])
 
 _default_db.update(
     {
@@ -138,6 +141,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ZAVA_QUERY_TIMEOUT_MS = env.int("ZAVA_QUERY_TIMEOUT_MS", default=30_000)
 ZAVA_LOCK_TIMEOUT_MS = env.int("ZAVA_LOCK_TIMEOUT_MS", default=2_000)
 ZAVA_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("ZAVA_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)
+
+ZAVA_MAX_ROWS = env.int("ZAVA_MAX_ROWS", default=1_000)
+ZAVA_MAX_RESULT_BYTES = env.int("ZAVA_MAX_RESULT_BYTES", default=512 * 1024)
+
+# --- MCP -------------------------------------------------------------------------
+ZAVA_MCP_PATH = "/mcp"
+# Browser origins allowed to call /mcp (DNS-rebinding protection); requests without
+# an Origin header (SDK clients, curl) and same-origin requests are always allowed.
+ZAVA_MCP_ALLOWED_ORIGINS = env.list(
+    "ZAVA_MCP_ALLOWED_ORIGINS", default=["http://localhost:6274", "http://127.0.0.1:6274"]
+)
+ZAVA_MCP_MAX_BODY_BYTES = env.int("ZAVA_MCP_MAX_BODY_BYTES", default=1024 * 1024)
+DJANGO_MCP_GLOBAL_SERVER_CONFIG = {"name": "zava-mcp", "stateless": True}
+DJANGO_MCP_GET_SERVER_INSTRUCTIONS_TOOL = False
 
 # --- Auth, i18n, static -----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,0 +1,236 @@
+"""The ``/mcp`` endpoint: MCP's Streamable HTTP transport, stateless, JSON responses.
+
+django-mcp-server's own view builds an SDK session manager, an event loop and two
+thread hops for every request, and answers GET with 406. This view speaks the same
+protocol directly: it parses the JSON-RPC envelope with the SDK's own types, answers
+``initialize``, ``ping`` and ``tools/list`` from data built once, and runs tools
+synchronously on the request thread, inside the tenant context the middleware
+opened. Other methods (resources, prompts) go to the SDK's handlers.
+
+Authentication and the Origin check happen before this view, in
+:mod:`mcp_tools.middleware`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import typing
+from functools import cache
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from mcp import types
+from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
+from mcp_server.djangomcp import _ToolsetMethodCaller
+from pydantic import ValidationError
+
+from mcp_tools import server
+from mcp_tools.invocation import ToolAnswer, invoke
+from retail.errors import InvalidInput
+
+logger = logging.getLogger("zava.mcp")
+
+JSON = "application/json"
+# The SDK's own request and notification models, keyed by method name.
+REQUEST_TYPES: dict[str, type] = {
+    model.model_fields["method"].annotation.__args__[0]: model
+    for model in typing.get_args(types.ClientRequestType)
+}
+NOTIFICATION_TYPES: dict[str, type] = {
+    model.model_fields["method"].annotation.__args__[0]: model
+    for model in typing.get_args(types.ClientNotificationType)
+}
+
+
+def _json(payload: dict[str, Any], status: int = 200) -> HttpResponse:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    # An explicit length keeps gunicorn from switching to chunked encoding.
+    return HttpResponse(
+        body, status=status, content_type=JSON, headers={"Content-Length": str(len(body))}
+    )
+
+
+def _result(request_id: str | int, result: types.Result) -> HttpResponse:
+    payload = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return _json({"jsonrpc": "2.0", "id": request_id, "result": payload})
+
+
+def _error(
+    request_id: str | int | None, code: int, message: str, *, status: int = 200
+) -> HttpResponse:
+    return _json(
+        {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}, status
+    )
+
+
+def _accepted() -> HttpResponse:
+    return HttpResponse(status=202, headers={"Content-Length": "0"})
+
+
+def _accepts_json(accept: str) -> bool:
+    media_types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return bool(media_types & {JSON, "application/*", "*/*"})
+
+
+@cache
+def _tools_list_result() -> types.ListToolsResult:
+    return types.ListToolsResult(tools=server.tool_list())
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class McpEndpointView(View):
+    http_method_names = ["post", "get", "delete"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        # Stateless server: no server-initiated stream and no sessions to delete.
+        return HttpResponse(status=405, headers={"Allow": "POST", "Content-Length": "0"})
+
+    delete = get
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        rejected = self._check_headers(request)
+        if rejected is not None:
+            return rejected
+        if len(request.body) > settings.ZAVA_MCP_MAX_BODY_BYTES:
+            return _error(None, types.INVALID_REQUEST, "Request body too large.", status=413)
+        try:
+            message = json.loads(request.body)
+        except (ValueError, RecursionError):
+            return _error(None, types.PARSE_ERROR, "Parse error: the body is not JSON.", status=400)
+        if isinstance(message, list):
+            return _error(None, types.INVALID_REQUEST, "Batches are not supported.", status=400)
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+            return _error(None, types.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.", status=400)
+
+        method = message.get("method")
+        if method is None:
+            if "id" in message and ("result" in message or "error" in message):
+                return _accepted()  # a response to a server request: nothing to do
+            return _error(message.get("id"), types.INVALID_REQUEST, "Missing method.", status=400)
+        if not isinstance(method, str):
+            return _error(None, types.INVALID_REQUEST, "The method must be a string.", status=400)
+        if "id" not in message:
+            return _accepted()  # notifications never get an answer
+        request_id = message["id"]
+        if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+            return _error(
+                None, types.INVALID_REQUEST, "The id must be a string or an integer.", status=400
+            )
+
+        model = REQUEST_TYPES.get(method)
+        if model is None:
+            return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {method[:64]}")
+        try:
+            parsed = model.model_validate(
+                {"method": method, "params": message["params"]}
+                if "params" in message
+                else {"method": method}
+            )
+        except ValidationError as exc:
+            return _error(request_id, types.INVALID_PARAMS, _summarise(exc))
+        return self._dispatch(request, request_id, parsed)
+
+    @staticmethod
+    def _check_headers(request: HttpRequest) -> HttpResponse | None:
+        if not _accepts_json(request.headers.get("Accept", "")):
+            return _error(
+                None, types.INVALID_REQUEST, "Not Acceptable: accept application/json.", status=406
+            )
+        if request.content_type != JSON:
+            return _error(
+                None, types.INVALID_REQUEST, "Content-Type must be application/json.", status=415
+            )
+        version = request.headers.get("MCP-Protocol-Version")
+        if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
+            return _error(
+                None,
+                types.INVALID_REQUEST,
+                f"Unsupported MCP-Protocol-Version: {version[:32]}",
+                status=400,
+            )
+        return None
+
+    def _dispatch(self, request: HttpRequest, request_id: str | int, parsed: Any) -> HttpResponse:
+        if isinstance(parsed, types.CallToolRequest):
+            return _result(request_id, _call_tool(request, parsed.params))
+        if isinstance(parsed, types.PingRequest):
+            return _result(request_id, types.EmptyResult())
+        if isinstance(parsed, types.InitializeRequest):
+            return _result(request_id, _initialize(parsed.params))
+        if isinstance(parsed, types.ListToolsRequest):
+            return _result(request_id, _tools_list_result())
+        handler = server.server()._mcp_server.request_handlers.get(type(parsed))
+        if handler is None:
+            return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}")
+        try:
+            outcome = async_to_sync(handler)(parsed)
+        except Exception:
+            logger.exception("MCP handler for %s failed", parsed.method)
+            return _error(request_id, types.INTERNAL_ERROR, "Internal error.")
+        if isinstance(outcome, types.ErrorData):
+            return _error(request_id, outcome.code, outcome.message)
+        return _result(request_id, outcome.root)
+
+
+def _initialize(params: types.InitializeRequestParams) -> types.InitializeResult:
+    options = _initialization_options()
+    requested = params.protocolVersion
+    return types.InitializeResult(
+        protocolVersion=(
+            requested if requested in SUPPORTED_PROTOCOL_VERSIONS else types.LATEST_PROTOCOL_VERSION
+        ),
+        capabilities=options.capabilities,
+        serverInfo=types.Implementation(name=options.server_name, version=options.server_version),
+        instructions=options.instructions,
+    )
+
+
+@cache
+def _initialization_options() -> Any:
+    return server.initialization_options()
+
+
+def _call_tool(request: HttpRequest, params: types.CallToolRequestParams) -> types.CallToolResult:
+    """Validate the arguments with the tool's own model and run it on this thread."""
+    tool = server.server()._tool_manager.get_tool(params.name)
+    if tool is None:
+        known = ", ".join(t.name for t in server.tool_list())
+        error = InvalidInput(f"Unknown tool {params.name[:64]!r}. Tools: {known}.", reason="tool")
+        return _refuse(params, error)
+    metadata = tool.fn_metadata
+    try:
+        arguments = metadata.arg_model.model_validate(
+            metadata.pre_parse_json(params.arguments or {})
+        ).model_dump_one_level()
+    except ValidationError as exc:
+        error = InvalidInput(f"Invalid arguments: {_summarise(exc)}", reason="arguments")
+        return _refuse(params, error)
+    caller = tool.fn
+    if not isinstance(caller, _ToolsetMethodCaller):
+        raise TypeError(f"Tool {tool.name} is not an MCPToolset method.")
+    toolset = caller.class_(context=None, request=request)
+    return getattr(toolset, caller.method_name)(**arguments)
+
+
+def _refuse(params: types.CallToolRequestParams, error: InvalidInput) -> types.CallToolResult:
+    """A tool error for a call that never reached the tool, audited like any other."""
+
+    def fail() -> ToolAnswer:
+        raise error
+
+    return invoke(params.name[:100], dict(params.arguments or {}), fail)
+
+
+def _summarise(exc: ValidationError) -> str:
+    """Pydantic's errors as one short line: 'field: problem; field: problem'."""
+    parts = []
+    for detail in exc.errors(include_url=False, include_input=False)[:5]:
+        location = ".".join(str(p) for p in detail["loc"]) or "arguments"
+        parts.append(f"{location[:64]}: {detail['msg']}")
+    return "; ".join(parts)

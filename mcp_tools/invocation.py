@@ -1,0 +1,134 @@
+"""Running one tool call: tenant context, typed errors, audit and a log line.
+
+Every tool goes through :func:`invoke`, so they all answer errors in the same
+``{"err": ...}`` shape with a stable code, never with a stack trace, and every call
+is audited with its outcome, row count and duration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp import types
+
+from mcp_tools.caller import current_caller
+from mcp_tools.formatting import error_payload
+from retail.errors import ErrorCode, InternalFailure, NotAuthorized, ZavaError
+from retail.models import Outcome
+from retail.services.audit import tool_call_record
+from retail.tenancy import active_context, tenant_context
+
+logger = logging.getLogger("zava.mcp")
+
+OUTCOMES = {
+    ErrorCode.VALIDATION: Outcome.REFUSED,
+    ErrorCode.AUTHORIZATION: Outcome.REFUSED,
+    ErrorCode.TIMEOUT: Outcome.TIMEOUT,
+}
+
+
+@dataclass
+class ToolAnswer:
+    content: list[types.ContentBlock]
+    rows: int | None = None
+    structured: dict[str, Any] | None = field(default=None)
+
+
+def text_answer(text: str, rows: int | None = None) -> ToolAnswer:
+    return ToolAnswer(content=[types.TextContent(type="text", text=text)], rows=rows)
+
+
+def invoke(
+    tool: str,
+    arguments: dict[str, Any],
+    action: Callable[[], ToolAnswer],
+    *,
+    echo_query: str | None = None,
+) -> types.CallToolResult:
+    """Run ``action`` for the current caller and turn any failure into a tool error."""
+    started = time.perf_counter()
+    answer: ToolAnswer | None = None
+    error: ZavaError | None = None
+    try:
+        with _caller_context():
+            answer = action()
+    except ZavaError as exc:
+        error = exc
+    except Exception:
+        logger.exception("tool %s failed unexpectedly", tool)
+        error = InternalFailure("The tool failed unexpectedly; the incident has been logged.")
+    duration_ms = (time.perf_counter() - started) * 1000
+
+    if error is None and answer is not None:
+        result = types.CallToolResult(
+            content=answer.content, structuredContent=answer.structured, isError=False
+        )
+        outcome, code, rows = Outcome.OK, "", answer.rows
+    else:
+        assert error is not None
+        text = error_payload(error, query=echo_query)
+        result = types.CallToolResult(
+            content=[types.TextContent(type="text", text=text)], isError=True
+        )
+        outcome, code, rows = OUTCOMES.get(error.code, Outcome.ERROR), str(error.code), None
+    _record(tool, arguments, outcome, code, rows, duration_ms, error)
+    return result
+
+
+@contextlib.contextmanager
+def _caller_context() -> Iterator[None]:
+    """Use the request's tenant context, or open one for a local (stdio) caller."""
+    if active_context() is not None:
+        yield
+        return
+    caller = current_caller.get()
+    if caller is None:
+        raise NotAuthorized("No authenticated caller.")
+    with tenant_context(caller.manager_id):
+        yield
+
+
+def _record(
+    tool: str,
+    arguments: dict[str, Any],
+    outcome: str,
+    code: str,
+    rows: int | None,
+    duration_ms: float,
+    error: ZavaError | None,
+) -> None:
+    caller = current_caller.get()
+    try:
+        tool_call_record(
+            manager_id=caller.manager_id if caller else None,
+            token_id=caller.token_id if caller else None,
+            tool=tool,
+            arguments=arguments,
+            outcome=outcome,
+            error_code=code,
+            rows=rows,
+            duration_ms=round(duration_ms, 2),
+            request_id=caller.request_id if caller else "",
+        )
+    except Exception:  # the audit must never turn an answer into a failure
+        logger.exception("could not write the audit row for %s", tool)
+    logger.info(
+        "tool call %s: %s",
+        tool,
+        outcome,
+        extra={
+            "tool": tool,
+            "outcome": outcome,
+            "error_code": code,
+            "reason": error.reason if error else None,
+            "rows": rows,
+            "duration_ms": round(duration_ms, 2),
+            "manager_id": str(caller.manager_id) if caller else None,
+            "request_id": caller.request_id if caller else None,
+        },
+    )

@@ -1,0 +1,159 @@
+"""The Zava tools, registered with django-mcp-server (which autodiscovers ``mcp.py``).
+
+Names, parameters and defaults are the reference's, a compatibility contract. Each
+tool is a few lines: validate, call the service or data layer, format. Access rules
+live in PostgreSQL (row-level security); the tools add none of their own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from django.conf import settings
+from mcp import types
+from mcp_server import MCPToolset
+from pydantic import Field
+
+from mcp_tools.formatting import compact_result
+from mcp_tools.invocation import ToolAnswer, invoke, text_answer
+from mcp_tools.sql_guard import check_query
+from retail.errors import ServiceUnavailable
+from retail.services.table_docs import VALID_TABLE_NAMES, describe_tables
+from retail.tenant_queries import run_select
+
+READ_ONLY = types.ToolAnnotations(
+    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+)
+
+SCHEMAS_DESCRIPTION = f"""Get the schema of one or more tables of Zava's retail database.
+
+Call this FIRST, before writing any query, for every table you plan to use. For each
+table it returns the columns with their types, relationships (foreign keys), valid
+values (the store names you may see, category and product type names, years with
+orders) and query hints.
+
+Valid table names: {", ".join(VALID_TABLE_NAMES)}."""
+
+QUERY_DESCRIPTION = """Run one read-only PostgreSQL SELECT against Zava's retail database and
+return the rows as compact JSON: {"c": [columns], "r": [[row], ...], "n": row_count}.
+
+How to use it well:
+- Fetch the schemas first (get_multiple_table_schemas) and use the exact table and
+  column names, always schema-qualified: retail.orders, retail.order_items, ...
+- Revenue is SUM(retail.order_items.total_amount); orders carry no totals.
+- Aggregate and join in SQL rather than fetching raw rows; return at most 20 rows
+  (ORDER BY ... LIMIT 20) unless the user asks for more.
+- Use retail.stores.is_online to tell the online store from physical stores.
+- Never invent data: answer only from what the query returns.
+- Do not show internal IDs or UUIDs to the user; use names.
+You only see the stores you manage; the database enforces this. Only a single SELECT
+(or WITH ... SELECT) is accepted: no writes, no settings, no system catalogs. Long
+results are cut and flagged with "truncated": true. Errors come back as {"err": ...}
+with a code; fix the query and try again."""
+
+DATE_DESCRIPTION = """Get the current date and time in UTC (ISO 8601).
+
+Use it to turn relative periods ("last quarter", "this year", "past 30 days") into
+exact dates before writing a query."""
+
+SEARCH_DESCRIPTION = """Find products whose descriptions are similar in meaning to a text, using
+vector embeddings (semantic search), e.g. "containers for paint", "waterproof
+electrical box for outdoor use", "15 amp circuit breaker".
+
+Returns compact JSON of matching products with their similarity in percent ("sp"),
+best first. Use it whenever the user describes a product in their own words rather
+than naming it exactly; then use execute_sales_query with the returned product_id
+values for sales figures. similarity_threshold is a percentage (meaningful range
+20-80; default 30); raise it for fewer, closer matches."""
+
+
+class ZavaTools(MCPToolset):
+    """Retail analytics for one manager's stores."""
+
+    def get_multiple_table_schemas(
+        self,
+        table_names: Annotated[
+            list[str],
+            Field(
+                description=(
+                    "Fully qualified table names, e.g. ['retail.orders', 'retail.order_items']."
+                ),
+                min_length=1,
+                max_length=len(VALID_TABLE_NAMES),
+            ),
+        ],
+    ) -> types.CallToolResult:
+        return invoke(
+            "get_multiple_table_schemas",
+            {"table_names": table_names},
+            lambda: text_answer(describe_tables(table_names)),
+        )
+
+    def execute_sales_query(
+        self,
+        postgresql_query: Annotated[
+            str, Field(description="A well-formed PostgreSQL query.", max_length=20_000)
+        ],
+    ) -> types.CallToolResult:
+        def run() -> ToolAnswer:
+            checked = check_query(postgresql_query)
+            result = run_select(
+                checked.sql,
+                max_rows=settings.ZAVA_MAX_ROWS,
+                max_bytes=settings.ZAVA_MAX_RESULT_BYTES,
+            )
+            return text_answer(compact_result(result), rows=len(result.rows))
+
+        return invoke(
+            "execute_sales_query",
+            {"postgresql_query": postgresql_query},
+            run,
+            echo_query=postgresql_query,
+        )
+
+    def get_current_utc_date(self) -> types.CallToolResult:
+        return invoke(
+            "get_current_utc_date",
+            {},
+            lambda: text_answer(f"Current UTC Date/Time: {datetime.now(UTC).isoformat()}"),
+        )
+
+    def semantic_search_products(
+        self,
+        query_description: Annotated[
+            str,
+            Field(
+                description="What the product is or does, in plain words.",
+                min_length=1,
+                max_length=1_000,
+            ),
+        ],
+        max_rows: Annotated[
+            int, Field(description="Most products to return (capped at 100).", ge=1)
+        ] = 20,
+        similarity_threshold: Annotated[
+            float,
+            Field(description="Minimum similarity in percent, 0-100.", ge=0, le=100),
+        ] = 30.0,
+    ) -> types.CallToolResult:
+        def run() -> ToolAnswer:
+            raise ServiceUnavailable("Semantic product search is not available yet.")
+
+        return invoke(
+            "semantic_search_products",
+            {
+                "query_description": query_description,
+                "max_rows": max_rows,
+                "similarity_threshold": similarity_threshold,
+            },
+            run,
+        )
+
+
+TOOL_DESCRIPTIONS = {
+    "get_multiple_table_schemas": SCHEMAS_DESCRIPTION,
+    "execute_sales_query": QUERY_DESCRIPTION,
+    "get_current_utc_date": DATE_DESCRIPTION,
+    "semantic_search_products": SEARCH_DESCRIPTION,
+}

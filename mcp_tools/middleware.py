@@ -1,0 +1,84 @@
+"""Per-request identity and tenant context for the MCP endpoint.
+
+Runs before the view, because the view's own (DRF-style) authentication would come
+too late: once the bearer token has established who is asking, the whole request,
+tool calls included, runs inside that manager's tenant context on the tenant
+connection. Requests to other paths pass through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+
+from mcp_tools.auth import authenticate, origin_allowed, unauthorized
+from mcp_tools.caller import Caller, current_caller
+from retail.models import Outcome
+from retail.services.audit import tool_call_record
+from retail.tenancy import tenant_context
+
+logger = logging.getLogger("zava.mcp")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class McpTenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info != settings.ZAVA_MCP_PATH:
+            return self.get_response(request)
+        if not origin_allowed(request):
+            return HttpResponse("Origin not allowed", status=403, content_type="text/plain")
+        if request.method != "POST":
+            return self.get_response(request)  # the view answers 405; nothing runs
+
+        request_id = _request_id(request)
+        token = authenticate(request)
+        if token is None:
+            _audit_rejected(request, request_id)
+            return unauthorized(request)
+
+        caller = Caller(manager_id=token.manager_id, token_id=token.pk, request_id=request_id)
+        request.zava_caller = caller
+        reset = current_caller.set(caller)
+        try:
+            with tenant_context(token.manager_id):
+                response = self.get_response(request)
+        finally:
+            current_caller.reset(reset)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+def _request_id(request: HttpRequest) -> str:
+    given = request.headers.get("X-Request-ID", "")
+    return given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _audit_rejected(request: HttpRequest, request_id: str) -> None:
+    """Record a refused request, naming the tool when the body says which."""
+    tool = ""
+    try:
+        message = json.loads(request.body[:65_536])
+        if isinstance(message, dict) and message.get("method") == "tools/call":
+            tool = str((message.get("params") or {}).get("name", ""))[:100]
+    except (ValueError, AttributeError, UnicodeDecodeError, RequestDataTooBig):
+        pass
+    tool_call_record(
+        manager_id=None,
+        token_id=None,
+        tool=tool or "(unauthenticated)",
+        arguments={},
+        outcome=Outcome.UNAUTHORIZED,
+        error_code="authorization_error",
+        request_id=request_id,
+    )
+    logger.info("mcp request refused: invalid or missing token", extra={"request_id": request_id})
