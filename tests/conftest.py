@@ -8,10 +8,19 @@ Tests that change tenancy state restore it themselves.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connections
 from django.test.utils import setup_databases, teardown_databases
 
@@ -20,6 +29,9 @@ from retail.services.seeding import SeedSummary, seed_retail
 SEED = 7
 SEED_CUSTOMERS = 1_500
 SEED_END_DATE = date(2026, 6, 30)
+LIVE_QUERY_TIMEOUT_MS = 1_500
+LIVE_MAX_ROWS = 200
+LIVE_MAX_RESULT_BYTES = 20_000
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +64,87 @@ def database(seeded, django_db_blocker) -> Iterator[SeedSummary]:
     """Database access to the committed, seeded test database."""
     with django_db_blocker.unblock():
         yield seeded
+
+
+# --- A real server and real clients ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    log: Path
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.url}/mcp"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def zava_server(seeded, tmp_path_factory) -> Iterator[LiveServer]:
+    """gunicorn, the production server, on the test database, with a short query timeout."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "gunicorn.log"
+    env = {
+        **os.environ,
+        "ZAVA_DB_NAME": connections["default"].settings_dict["NAME"],
+        "ZAVA_QUERY_TIMEOUT_MS": str(LIVE_QUERY_TIMEOUT_MS),
+        "ZAVA_MAX_ROWS": str(LIVE_MAX_ROWS),
+        "ZAVA_MAX_RESULT_BYTES": str(LIVE_MAX_RESULT_BYTES),
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "4",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "zava.wsgi:application",
+                "--config",
+                "zava/gunicorn_conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        _wait_until_serving(server, process)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_serving(server: LiveServer, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{server.log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/admin/login/", timeout=2):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not start:\n{server.log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def tokens(seeded, django_db_blocker) -> dict[str, str]:
+    """A raw bearer token per seeded manager, keyed by the manager's email."""
+    from retail.models import Manager
+    from retail.services.seeding import MANAGERS
+    from retail.services.tokens import token_issue
+
+    with django_db_blocker.unblock():
+        return {
+            spec.email: token_issue(manager=Manager.objects.get(pk=spec.id), name="tests").raw
+            for spec in MANAGERS
+        }

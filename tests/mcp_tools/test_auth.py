@@ -1,0 +1,110 @@
+"""Only a valid bearer token gets in, and every other request runs nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from retail.models import AccessToken, Manager, ToolCall
+from retail.services.tokens import token_issue, token_revoke
+from tests.mcp_client import post, rows
+
+SEATTLE = "seattle.manager@zava.example"
+HEAD_OFFICE_ID = "00000000-0000-0000-0000-000000000000"
+GONE = "gone@zava.example"
+CALL = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "tools/call",
+    "params": {"name": "execute_sales_query", "arguments": {"postgresql_query": "SELECT 1"}},
+}
+
+
+@pytest.fixture
+def url(zava_server):
+    return zava_server.mcp_url
+
+
+def _expired_token() -> str:
+    issued = token_issue(manager=Manager.objects.get(email=SEATTLE), name="expired")
+    AccessToken.objects.filter(pk=issued.token.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    return issued.raw
+
+
+def _revoked_token() -> str:
+    issued = token_issue(manager=Manager.objects.get(email=SEATTLE), name="revoked")
+    token_revoke(token=issued.token)
+    return issued.raw
+
+
+def _inactive_managers_token() -> str:
+    manager = Manager.objects.create(name="Gone", email=GONE, kind="store")
+    issued = token_issue(manager=manager, name="inactive")
+    Manager.objects.filter(pk=manager.pk).update(is_active=False)
+    return issued.raw
+
+
+@pytest.fixture
+def forget_scratch_manager(database):
+    yield
+    Manager.objects.filter(email=GONE).delete()
+
+
+BAD_AUTHORIZATION = {
+    "missing": lambda: None,
+    "not bearer": lambda: "Basic dXNlcjpwYXNz",
+    "bearer without token": lambda: "Bearer",
+    "malformed": lambda: "Bearer not-a-token",
+    "unknown": lambda: "Bearer zava_" + "A" * 43,
+    "expired": lambda: f"Bearer {_expired_token()}",
+    "revoked": lambda: f"Bearer {_revoked_token()}",
+    "inactive manager": lambda: f"Bearer {_inactive_managers_token()}",
+}
+
+
+@pytest.mark.parametrize("case", BAD_AUTHORIZATION)
+def test_bad_credentials_get_401_with_a_challenge_and_run_nothing(
+    database, forget_scratch_manager, url, case
+):
+    authorization = BAD_AUTHORIZATION[case]()
+    headers = {"Authorization": authorization} if authorization else {}
+    before = ToolCall.objects.filter(outcome="ok").count()
+
+    response = post(url, CALL, headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="zava-mcp"')
+    assert response.content == b""
+    assert ToolCall.objects.filter(outcome="ok").count() == before
+    refused = ToolCall.objects.filter(outcome="unauthorized").latest("created_at")
+    assert refused.tool == "execute_sales_query"
+    assert refused.manager_id is None
+
+
+def test_the_reference_identity_header_grants_nothing(database, url, tokens):
+    spoofed = {"x-rls-user-id": HEAD_OFFICE_ID}
+    assert post(url, CALL, headers=spoofed).status_code == 401
+
+    # With a store manager's token, the header does not widen access either.
+    response = post(url, CALL, token=tokens[SEATTLE], headers=spoofed)
+    assert response.status_code == 200
+    assert rows(url, tokens[SEATTLE], "SELECT DISTINCT store_id FROM retail.orders") == [[1]]
+
+
+def test_a_token_revoked_mid_session_fails_on_the_next_call(database, url):
+    issued = token_issue(manager=Manager.objects.get(email=SEATTLE), name="short-lived")
+    assert post(url, CALL, token=issued.raw).status_code == 200
+    token_revoke(token=issued.token)
+    assert post(url, CALL, token=issued.raw).status_code == 401
+
+
+def test_a_successful_call_records_last_use(database, url):
+    issued = token_issue(manager=Manager.objects.get(email=SEATTLE), name="used")
+    assert issued.token.last_used_at is None
+    post(url, CALL, token=issued.raw)
+    issued.token.refresh_from_db()
+    assert issued.token.last_used_at is not None

@@ -1,0 +1,145 @@
+"""The /mcp transport: what the MCP spec asks of a stateless Streamable HTTP server."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from mcp import types
+
+from tests.mcp_client import post, rpc, with_session
+
+SEATTLE = "seattle.manager@zava.example"
+
+
+@pytest.fixture
+def url(zava_server):
+    return zava_server.mcp_url
+
+
+@pytest.fixture
+def token(tokens):
+    return tokens[SEATTLE]
+
+
+def _healthy(url: str, token: str) -> None:
+    response = rpc(url, token, "ping")
+    assert response.status_code == 200
+    assert response.json()["result"] == {}
+
+
+def test_the_official_client_initialises_pings_and_lists_tools(url, token):
+    async def work(session):
+        await session.send_ping()
+        return await session.list_tools()
+
+    listed = with_session(url, token, work)
+    assert {tool.name for tool in listed.tools} == {
+        "get_multiple_table_schemas",
+        "execute_sales_query",
+        "get_current_utc_date",
+        "semantic_search_products",
+    }
+    assert all(tool.annotations.readOnlyHint for tool in listed.tools)
+    assert all(len(tool.description) > 100 for tool in listed.tools)
+
+
+def test_initialize_negotiates_a_supported_protocol_version(url, token):
+    params = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    }
+    result = rpc(url, token, "initialize", params).json()["result"]
+    assert result["protocolVersion"] == "2025-06-18"
+    assert result["serverInfo"]["name"] == "zava-mcp"
+    assert "tools" in result["capabilities"]
+
+    params["protocolVersion"] = "1999-01-01"
+    result = rpc(url, token, "initialize", params).json()["result"]
+    assert result["protocolVersion"] == types.LATEST_PROTOCOL_VERSION
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_get_and_delete_are_not_allowed_on_a_stateless_server(url, token, method):
+    response = httpx.request(
+        method,
+        url,
+        headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"},
+        timeout=10,
+    )
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+
+
+def test_a_foreign_origin_is_refused(url, token):
+    response = post(
+        url, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=token,
+        headers={"Origin": "http://evil.example"},
+    )  # fmt: skip
+    assert response.status_code == 403
+    allowed = post(
+        url, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=token,
+        headers={"Origin": "http://localhost:6274"},
+    )  # fmt: skip
+    assert allowed.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, types.PARSE_ERROR),
+        (b'[{"jsonrpc": "2.0", "id": 1, "method": "ping"}]', 400, types.INVALID_REQUEST),
+        (b'{"jsonrpc": "1.0", "id": 1, "method": "ping"}', 400, types.INVALID_REQUEST),
+        (b'{"jsonrpc": "2.0", "id": {"x": 1}, "method": "ping"}', 400, types.INVALID_REQUEST),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": 42}', 400, types.INVALID_REQUEST),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "no/such"}', 200, types.METHOD_NOT_FOUND),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": 7}', 200,
+         types.INVALID_PARAMS),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {}}', 200,
+         types.INVALID_PARAMS),
+        (b"[" * 5_000 + b"]" * 5_000, 400, types.PARSE_ERROR),
+        (b'{"a":' * 5_000 + b"1" + b"}" * 5_000, 400, types.PARSE_ERROR),
+    ],
+)  # fmt: skip
+def test_malformed_json_rpc_gets_a_json_rpc_error_and_the_server_stays_healthy(
+    url, token, body, status, code
+):
+    response = post(url, body, token=token)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    _healthy(url, token)
+
+
+def test_notifications_and_client_responses_are_accepted_without_a_body(url, token):
+    notification = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert post(url, notification, token=token).status_code == 202
+    client_response = {"jsonrpc": "2.0", "id": 5, "result": {}}
+    assert post(url, client_response, token=token).status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Accept": "text/html"}, 406),
+        ({"Content-Type": "text/plain"}, 415),
+        ({"MCP-Protocol-Version": "1999-01-01"}, 400),
+    ],
+)
+def test_header_rules_are_enforced(url, token, headers, status):
+    response = post(
+        url, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=token, headers=headers
+    )
+    assert response.status_code == status
+
+
+def test_an_oversized_body_is_refused(url, token):
+    huge = {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x" * 2_000_000}}
+    response = post(url, huge, token=token)
+    assert response.status_code in (400, 413)
+    _healthy(url, token)
+
+
+def test_responses_carry_a_request_id(url, token):
+    response = post(url, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=token,
+                    headers={"X-Request-ID": "test-request-0001"})  # fmt: skip
+    assert response.headers["X-Request-ID"] == "test-request-0001"

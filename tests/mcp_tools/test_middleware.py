@@ -1,0 +1,54 @@
+"""The middleware authenticates, then the tool runs inside the caller's tenant context."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.test import Client
+
+from mcp_tools.invocation import text_answer
+from mcp_tools.mcp import ZavaTools
+from retail.tenancy import active_context
+
+SEATTLE = "seattle.manager@zava.example"
+SEATTLE_ID = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
+
+
+def test_a_tool_running_in_the_request_sees_the_tenant_context(database, tokens, monkeypatch):
+    seen = {}
+
+    def probe(self):
+        context = active_context()
+        with context.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_user, current_setting('app.current_rls_user_id'), "
+                "current_setting('transaction_read_only'), "
+                "(SELECT array_agg(DISTINCT store_id) FROM retail.orders)"
+            )
+            seen["user"], seen["identity"], seen["read_only"], seen["stores"] = cursor.fetchone()
+        return text_answer("probed")
+
+    # The endpoint resolves the method at call time, so the probe runs in its place.
+    monkeypatch.setattr(ZavaTools, "get_current_utc_date", lambda self: _invoke(probe, self))
+    response = Client().post(
+        "/mcp",
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+         "params": {"name": "get_current_utc_date", "arguments": {}}},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {tokens[SEATTLE]}", "Accept": "application/json"},
+    )  # fmt: skip
+
+    assert response.status_code == 200, response.content
+    assert response.json()["result"]["isError"] is False
+    assert seen == {
+        "user": settings.ZAVA_DB_ROLES["tenant"],
+        "identity": SEATTLE_ID,
+        "read_only": "on",
+        "stores": [1],
+    }
+    assert active_context() is None  # closed when the request ended
+
+
+def _invoke(probe, toolset):
+    from mcp_tools.invocation import invoke
+
+    return invoke("get_current_utc_date", {}, lambda: probe(toolset))

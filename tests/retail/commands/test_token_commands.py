@@ -1,0 +1,55 @@
+"""issue_token and revoke_token, as an operator uses them."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from retail.models import AccessToken
+from retail.services.tokens import TOKEN_PATTERN, token_authenticate
+
+SEATTLE_ID = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
+
+
+def _issue(*args: str) -> str:
+    out = StringIO()
+    call_command("issue_token", *args, stdout=out, stderr=StringIO())
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def test_issue_token_prints_the_token_alone_on_the_last_line_and_stores_only_a_digest(database):
+    raw = _issue(SEATTLE_ID, "--name", "laptop", "--expires-days", "7")
+    assert TOKEN_PATTERN.match(raw)
+    token = AccessToken.objects.get(prefix=raw[:12])
+    assert token.name == "laptop"
+    assert raw not in (token.digest, token.prefix)
+    assert token.expires_at is not None
+    assert token_authenticate(raw).manager_id.hex == SEATTLE_ID.replace("-", "")
+
+
+def test_issue_token_accepts_an_email(database):
+    raw = _issue("Puget.Sound@zava.example")
+    assert token_authenticate(raw).manager.email == "puget.sound@zava.example"
+
+
+@pytest.mark.parametrize("args", [["nobody@zava.example"], [SEATTLE_ID, "--expires-days", "0"]])
+def test_issue_token_refuses_bad_input_clearly(database, args):
+    with pytest.raises(CommandError):
+        call_command("issue_token", *args, stdout=StringIO(), stderr=StringIO())
+
+
+def test_revoke_token_by_prefix_and_by_manager(database):
+    first = _issue(SEATTLE_ID, "--name", "one")
+    second = _issue(SEATTLE_ID, "--name", "two")
+    call_command("revoke_token", first[:12], stdout=StringIO())
+    assert token_authenticate(first) is None
+    assert token_authenticate(second) is not None
+    call_command("revoke_token", "--manager", SEATTLE_ID, stdout=StringIO())
+    assert token_authenticate(second) is None
+
+
+def test_revoke_token_needs_exactly_one_target(database):
+    with pytest.raises(CommandError):
+        call_command("revoke_token", stdout=StringIO())
