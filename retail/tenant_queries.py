@@ -20,6 +20,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.types.json import JsonbLoader
 
 from retail.errors import (
     DatabaseFailure,
@@ -55,6 +56,8 @@ def run_select(sql: str, *, max_rows: int, max_bytes: int) -> QueryResult:
     raw = context.connection.connection
     try:
         with raw.cursor() as cursor:
+            # Django loads jsonb as text for its own fields; tool results want values.
+            cursor.adapters.register_loader("jsonb", JsonbLoader)
             with raw.pipeline():
                 cursor.execute(wrapped)
             columns = [column.name for column in cursor.description or ()]

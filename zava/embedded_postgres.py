@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
+# pgserver logs every process exit at INFO, from an atexit hook that may run after
+# the log stream has closed; its warnings are all we need.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 BOOTSTRAP_MARKER = "zava-bootstrap-v1"
 

@@ -139,6 +139,7 @@ def test_every_kind_of_value_serialises_cleanly(url, tokens):
                TIMESTAMP '2024-02-29 10:11:12' AS at, make_interval(days => 3, hours => 4) AS span,
                rls_user_id AS manager, ARRAY[1, 2, 3] AS numbers,
                json_build_object('a', 1, 'b', ARRAY['x']) AS doc, '[1,2,3]'::vector AS embedding,
+               jsonb_build_object('k', 2.5) AS binary_doc,
                NULL::text AS nothing, 'quote " and \\ backslash' AS tricky
           FROM retail.stores WHERE store_id = 1
     """
@@ -153,6 +154,7 @@ def test_every_kind_of_value_serialises_cleanly(url, tokens):
     assert row["numbers"] == [1, 2, 3]
     assert row["doc"] == {"a": 1, "b": ["x"]}
     assert row["embedding"] == "[1,2,3]"
+    assert row["binary_doc"] == {"k": 2.5}
     assert row["nothing"] is None
     assert row["tricky"] == 'quote " and \\ backslash'
 
