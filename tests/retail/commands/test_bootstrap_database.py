@@ -42,7 +42,7 @@ def test_bootstrap_creates_a_database_owned_by_the_owner_role_and_is_idempotent(
 
 
 def test_bootstrap_reports_a_bad_admin_url_clearly(database):
-    with pytest.raises(CommandError, match="admin-url|Bootstrap failed"):
+    with pytest.raises(CommandError, match="Bootstrap failed"):
         call_command(
             "bootstrap_database", "--admin-url", "postgresql://nobody@/x?host=/nonexistent"
         )
