@@ -19,6 +19,7 @@ install: $(VENV)/.installed
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_retail --if-empty
+	$(PY) manage.py embed_products
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(MAKE) --no-print-directory serve
 

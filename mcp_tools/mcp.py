@@ -18,7 +18,7 @@ from pydantic import Field
 from mcp_tools.formatting import compact_result
 from mcp_tools.invocation import ToolAnswer, invoke, text_answer
 from mcp_tools.sql_guard import check_query
-from retail.errors import ServiceUnavailable
+from retail.services.product_search import search_products
 from retail.services.table_docs import VALID_TABLE_NAMES, describe_tables
 from retail.tenant_queries import run_select
 
@@ -138,7 +138,13 @@ class ZavaTools(MCPToolset):
         ] = 30.0,
     ) -> types.CallToolResult:
         def run() -> ToolAnswer:
-            raise ServiceUnavailable("Semantic product search is not available yet.")
+            result = search_products(
+                query=query_description,
+                max_rows=max_rows,
+                similarity_threshold=similarity_threshold,
+            )
+            empty = f"No products >= {similarity_threshold:.1f}%"
+            return text_answer(compact_result(result, empty_message=empty), rows=len(result.rows))
 
         return invoke(
             "semantic_search_products",

@@ -141,3 +141,36 @@ def database_error(exc: psycopg.Error) -> ZavaError:
     if diag.message_hint:
         message += f" Hint: {diag.message_hint}"
     return DatabaseFailure(message, reason=sqlstate)
+
+
+_SEARCH_SQL = """
+SELECT product_id, sku, product_name, category_name, type_name, base_price, product_description,
+       similarity_distance
+  FROM retail.search_products_by_description(%s::vector, %s, %s)
+"""
+
+
+def search_products_by_embedding(
+    embedding_text: str, *, similarity_threshold: float, max_rows: int
+) -> QueryResult:
+    """Nearest products to a query vector (pgvector text form), within the threshold."""
+    raw = require_context().connection.connection
+    try:
+        with raw.cursor() as cursor:
+            # HNSW looks at ef_search candidates; keep it above the rows asked for.
+            cursor.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, 2 * max_rows))]
+            )
+            cursor.execute(_SEARCH_SQL, [embedding_text, similarity_threshold, max_rows])
+            columns = [column.name for column in cursor.description]
+            fetched = cursor.fetchall()
+    except psycopg.Error as exc:
+        raise database_error(exc) from exc
+    return QueryResult(columns, [[to_json_value(value) for value in row] for row in fetched])
+
+
+def stored_embedding_models() -> list[str]:
+    """Model names of the stored vectors, read as the tenant (cheap: a handful of rows)."""
+    with require_context().cursor() as cursor:
+        cursor.execute("SELECT DISTINCT model_name FROM retail.product_description_embeddings")
+        return [row[0] for row in cursor.fetchall()]

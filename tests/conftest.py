@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connections
 from django.test.utils import setup_databases, teardown_databases
 
+from retail.services.product_embeddings import embed_products
 from retail.services.seeding import SeedSummary, seed_retail
 
 SEED = 7
@@ -56,7 +57,9 @@ def django_db_setup(django_test_environment, django_db_blocker) -> Iterator[None
 @pytest.fixture(scope="session")
 def seeded(django_db_setup, django_db_blocker) -> SeedSummary:
     with django_db_blocker.unblock():
-        return seed_retail(customers=SEED_CUSTOMERS, seed=SEED, end_date=SEED_END_DATE)
+        summary = seed_retail(customers=SEED_CUSTOMERS, seed=SEED, end_date=SEED_END_DATE)
+        embed_products()
+        return summary
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from retail.models.access import AccessToken
 from retail.models.audit import Outcome, ToolCall
+from retail.models.embeddings import ProductEmbedding
 from retail.models.retail_schema import (
     Category,
     Customer,
@@ -26,6 +27,7 @@ __all__ = [
     "OrderItem",
     "Outcome",
     "Product",
+    "ProductEmbedding",
     "ProductType",
     "Store",
     "ToolCall",

@@ -1,0 +1,79 @@
+"""Semantic product search: validate, embed the question, ask PostgreSQL for neighbours.
+
+Semantics follow the reference: ``similarity_threshold`` is a percentage (cosine
+distance cut-off ``1 - t/100``), ``max_rows`` is capped at 100, and each product
+comes back with ``similarity_distance`` and ``sp``, its similarity in percent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from retail.embeddings import EmbeddingProvider, get_provider
+from retail.errors import InvalidInput, ServiceUnavailable
+from retail.services.product_embeddings import vector_literal
+from retail.tenant_queries import (
+    QueryResult,
+    search_products_by_embedding,
+    stored_embedding_models,
+)
+
+MAX_ROWS_CAP = 100
+MAX_QUERY_CHARS = 1_000
+_CACHE_SIZE = 512
+
+_cache_lock = threading.Lock()
+_query_vectors: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+
+def search_products(
+    *, query: str, max_rows: int = 20, similarity_threshold: float = 30.0
+) -> QueryResult:
+    text = (query or "").strip()
+    if not text:
+        raise InvalidInput("query_description must describe a product; it is empty.")
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"query_description is longer than {MAX_QUERY_CHARS} characters.")
+    if not 0 <= similarity_threshold <= 100:
+        raise InvalidInput("similarity_threshold is a percentage between 0 and 100.")
+    if max_rows < 1:
+        raise InvalidInput("max_rows must be at least 1.")
+    max_rows = min(max_rows, MAX_ROWS_CAP)
+
+    provider = get_provider()
+    stored = stored_embedding_models()
+    if not stored:
+        raise ServiceUnavailable(
+            "Products have not been embedded yet; an operator must run embed_products."
+        )
+    if stored != [provider.model_name]:
+        raise ServiceUnavailable(
+            f"The stored product embeddings come from {', '.join(stored)}, but searches use "
+            f"{provider.model_name}; an operator must run embed_products --rebuild."
+        )
+    result = search_products_by_embedding(
+        _query_vector(provider, text),
+        similarity_threshold=float(similarity_threshold),
+        max_rows=max_rows,
+    )
+    columns = [*result.columns, "sp"]
+    distance = result.columns.index("similarity_distance")
+    rows = [[*row, round((1 - row[distance]) * 100, 1)] for row in result.rows]
+    return QueryResult(columns, rows)
+
+
+def _query_vector(provider: EmbeddingProvider, text: str) -> str:
+    """The query's vector in pgvector's text form, from a small per-process LRU cache."""
+    key = (provider.model_name, text.lower())
+    with _cache_lock:
+        cached = _query_vectors.get(key)
+        if cached is not None:
+            _query_vectors.move_to_end(key)
+            return cached
+    encoded = vector_literal(provider.embed_one(text))
+    with _cache_lock:
+        _query_vectors[key] = encoded
+        while len(_query_vectors) > _CACHE_SIZE:
+            _query_vectors.popitem(last=False)
+    return encoded
