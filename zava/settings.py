@@ -121,6 +121,8 @@ _default_db["NAME"] = env.str("ZAVA_DB_NAME", default=_default_db["NAME"])
 
 _default_db.update(
     {
+        # Parallel test runs on one server each need their own test database.
+        "TEST": {"NAME": env.str("ZAVA_TEST_DB_NAME", default="") or None},
         "CONN_MAX_AGE": 0,  # the pool keeps connections; Django must not as well
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {**_db_options, **_default_db.get("OPTIONS", {})},
