@@ -17,14 +17,11 @@ from pydantic import Field
 
 from mcp_tools.formatting import compact_result
 from mcp_tools.invocation import ToolAnswer, invoke, text_answer
+from mcp_tools.server import tool
 from mcp_tools.sql_guard import check_query
 from retail.services.product_search import search_products
 from retail.services.table_docs import VALID_TABLE_NAMES, describe_tables
 from retail.tenant_queries import run_select
-
-READ_ONLY = types.ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
-)
 
 SCHEMAS_DESCRIPTION = f"""Get the schema of one or more tables of Zava's retail database.
 
@@ -71,6 +68,7 @@ values for sales figures. similarity_threshold is a percentage (meaningful range
 class ZavaTools(MCPToolset):
     """Retail analytics for one manager's stores."""
 
+    @tool(SCHEMAS_DESCRIPTION)
     def get_multiple_table_schemas(
         self,
         table_names: Annotated[
@@ -90,6 +88,7 @@ class ZavaTools(MCPToolset):
             lambda: text_answer(describe_tables(table_names)),
         )
 
+    @tool(QUERY_DESCRIPTION)
     def execute_sales_query(
         self,
         postgresql_query: Annotated[
@@ -112,6 +111,7 @@ class ZavaTools(MCPToolset):
             echo_query=postgresql_query,
         )
 
+    @tool(DATE_DESCRIPTION)
     def get_current_utc_date(self) -> types.CallToolResult:
         return invoke(
             "get_current_utc_date",
@@ -119,6 +119,7 @@ class ZavaTools(MCPToolset):
             lambda: text_answer(f"Current UTC Date/Time: {datetime.now(UTC).isoformat()}"),
         )
 
+    @tool(SEARCH_DESCRIPTION)
     def semantic_search_products(
         self,
         query_description: Annotated[
@@ -155,11 +156,3 @@ class ZavaTools(MCPToolset):
             },
             run,
         )
-
-
-TOOL_DESCRIPTIONS = {
-    "get_multiple_table_schemas": SCHEMAS_DESCRIPTION,
-    "execute_sales_query": QUERY_DESCRIPTION,
-    "get_current_utc_date": DATE_DESCRIPTION,
-    "semantic_search_products": SEARCH_DESCRIPTION,
-}

@@ -28,18 +28,33 @@ def server() -> FastMCP:
     return mcp_server
 
 
+READ_ONLY = types.ToolAnnotations(
+    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+)
+
+
+def tool(description: str, *, annotations: types.ToolAnnotations = READ_ONLY):
+    """Mark an MCPToolset method with the description and annotations MCP clients see."""
+
+    def mark(method):
+        method.zava_description = description
+        method.zava_annotations = annotations
+        return method
+
+    return mark
+
+
 def configure() -> None:
     """Descriptions, titles and annotations on the registered tools; server metadata."""
-    from mcp_tools.mcp import READ_ONLY, TOOL_DESCRIPTIONS
-
-    manager = mcp_server._tool_manager  # django-mcp-server exposes no public hook
-    for name, description in TOOL_DESCRIPTIONS.items():
-        tool = manager.get_tool(name)
-        if tool is None:
-            raise RuntimeError(f"Tool {name} was not registered by django-mcp-server.")
-        tool.description = description
-        tool.title = name.replace("_", " ").capitalize()
-        tool.annotations = READ_ONLY
+    for registered in mcp_server._tool_manager.list_tools():  # no public hook exists
+        caller = registered.fn
+        method = getattr(getattr(caller, "class_", None), getattr(caller, "method_name", ""), None)
+        description = getattr(method, "zava_description", None)
+        if description is None:
+            raise RuntimeError(f"Tool {registered.name} has no @tool(description=...).")
+        registered.description = description
+        registered.title = registered.name.replace("_", " ").capitalize()
+        registered.annotations = method.zava_annotations
     lowlevel = mcp_server._mcp_server
     lowlevel.version = SERVER_VERSION
     lowlevel.instructions = INSTRUCTIONS
