@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from django.conf import settings
 from mcp import types
 from mcp_server import MCPToolset
 from pydantic import Field
@@ -20,8 +19,8 @@ from mcp_tools.invocation import ToolAnswer, invoke, text_answer
 from mcp_tools.server import tool
 from mcp_tools.sql_guard import check_query
 from retail.services.product_search import search_products
+from retail.services.sales_queries import run_sales_query
 from retail.services.table_docs import VALID_TABLE_NAMES, describe_tables
-from retail.tenant_queries import run_select
 
 SCHEMAS_DESCRIPTION = f"""Get the schema of one or more tables of Zava's retail database.
 
@@ -97,11 +96,7 @@ class ZavaTools(MCPToolset):
     ) -> types.CallToolResult:
         def run() -> ToolAnswer:
             checked = check_query(postgresql_query)
-            result = run_select(
-                checked.sql,
-                max_rows=settings.ZAVA_MAX_ROWS,
-                max_bytes=settings.ZAVA_MAX_RESULT_BYTES,
-            )
+            result = run_sales_query(checked.sql)
             return text_answer(compact_result(result), rows=len(result.rows))
 
         return invoke(

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
+from mcp_tools import rate_limit
 from mcp_tools.auth import authenticate, origin_allowed, unauthorized
 from mcp_tools.caller import Caller, current_caller
 from retail.models import Outcome
@@ -43,8 +44,14 @@ class McpTenantMiddleware:
         request_id = _request_id(request)
         token = authenticate(request)
         if token is None:
+            verdict = rate_limit.check_failed_auth(request)
+            if not verdict.allowed:
+                return rate_limit.too_many_requests(verdict)
             _audit_rejected(request, request_id)
             return unauthorized(request)
+        verdict = rate_limit.check_token(token.pk)
+        if not verdict.allowed:
+            return rate_limit.too_many_requests(verdict)
 
         caller = Caller(manager_id=token.manager_id, token_id=token.pk, request_id=request_id)
         request.zava_caller = caller

@@ -99,6 +99,8 @@ def zava_server(seeded, tmp_path_factory) -> Iterator[LiveServer]:
         "ZAVA_QUERY_TIMEOUT_MS": str(LIVE_QUERY_TIMEOUT_MS),
         "ZAVA_MAX_ROWS": str(LIVE_MAX_ROWS),
         "ZAVA_MAX_RESULT_BYTES": str(LIVE_MAX_RESULT_BYTES),
+        "ZAVA_RATE_LIMIT_PER_MINUTE": "0",  # limits have their own, in-process tests
+        "ZAVA_AUTH_FAILURES_PER_MINUTE": "0",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
     }

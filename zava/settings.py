@@ -139,6 +139,13 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Local memory by default; CACHE_URL=redis://host:6379/0 shares the cache (rate limits,
+# cached answers) between worker processes and hosts.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://zava")}
+# Cached tool answers (schemas, repeated identical queries), keyed by identity, store
+# set and data version; 0 turns caching of query results off.
+ZAVA_CACHE_SECONDS = env.int("ZAVA_CACHE_SECONDS", default=300)
+
 # --- Tenant queries -------------------------------------------------------------
 ZAVA_QUERY_TIMEOUT_MS = env.int("ZAVA_QUERY_TIMEOUT_MS", default=30_000)
 ZAVA_LOCK_TIMEOUT_MS = env.int("ZAVA_LOCK_TIMEOUT_MS", default=2_000)
@@ -155,6 +162,9 @@ ZAVA_MCP_ALLOWED_ORIGINS = env.list(
     "ZAVA_MCP_ALLOWED_ORIGINS", default=["http://localhost:6274", "http://127.0.0.1:6274"]
 )
 ZAVA_MCP_MAX_BODY_BYTES = env.int("ZAVA_MCP_MAX_BODY_BYTES", default=1024 * 1024)
+# Requests per minute and token (0: no limit), and failed logins per minute and address.
+ZAVA_RATE_LIMIT_PER_MINUTE = env.int("ZAVA_RATE_LIMIT_PER_MINUTE", default=600)
+ZAVA_AUTH_FAILURES_PER_MINUTE = env.int("ZAVA_AUTH_FAILURES_PER_MINUTE", default=60)
 DJANGO_MCP_GLOBAL_SERVER_CONFIG = {"name": "zava-mcp", "stateless": True}
 DJANGO_MCP_GET_SERVER_INSTRUCTIONS_TOOL = False
 

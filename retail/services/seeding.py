@@ -198,6 +198,10 @@ def seed_retail(
         loader = _Loader(cursor.cursor, report)
         summary = _generate(rng, catalog, customers, end_date, loader)
         _seed_managers(cursor)
+        # Cached tool answers are keyed by this version: none survives a re-seed.
+        cursor.execute(
+            "UPDATE zava_private.data_version SET version = version + 1, changed_at = now()"
+        )
 
         # Check the deferred foreign keys now: ALTER TABLE refuses pending trigger events.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

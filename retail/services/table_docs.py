@@ -8,14 +8,13 @@ context, and cached per identity and store set.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from retail.errors import InvalidInput
+from retail.services.answer_cache import cached
 from retail.tenancy import require_context
 
 
@@ -104,7 +103,6 @@ _VALUES_FOR_TABLE = {
     "retail.order_items": (("Store names you can see", "stores"), ("Years with orders", "years")),
     "retail.inventory": (("Store names you can see", "stores"),),
 }
-CACHE_SECONDS = 300
 
 _structure_lock = threading.Lock()
 _structure: dict[str, tuple[str, list[str]]] | None = None
@@ -153,22 +151,16 @@ def _describe(name: str, structure: tuple[str, list[str]], values: dict[str, str
 
 
 def _valid_values() -> dict[str, str]:
-    """Per-identity values, read in the caller's tenant context and cached for it."""
-    context = require_context()
-    with context.cursor() as cursor:
-        cursor.execute(_VALUES_SQL["stores"])
-        stores = cursor.fetchone()[0] or ""
-        key = (
-            f"table-docs:v1:{context.manager_id}:{hashlib.sha256(stores.encode()).hexdigest()[:16]}"
-        )
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-        values = {"stores": stores}
-        for name in ("categories", "product_types", "years"):
-            cursor.execute(_VALUES_SQL[name])
+    """Per-identity values, read in the caller's tenant context (cached for that scope)."""
+    return cached("table-docs", "valid-values", _read_valid_values)
+
+
+def _read_valid_values() -> dict[str, str]:
+    values: dict[str, str] = {}
+    with require_context().cursor() as cursor:
+        for name, sql in _VALUES_SQL.items():
+            cursor.execute(sql)
             values[name] = cursor.fetchone()[0] or ""
-    cache.set(key, values, CACHE_SECONDS)
     return values
 
 

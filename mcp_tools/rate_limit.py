@@ -1,0 +1,56 @@
+"""Per-token request limits, and a limit on failed authentication per client address.
+
+Fixed one-minute windows counted in Django's cache: local memory by default (a
+limit per worker process), shared across processes and hosts when ``CACHE_URL``
+points at Redis. Over the limit, the client gets 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int = 0
+
+
+def _hit(bucket: str, limit: int) -> Verdict:
+    if limit <= 0:
+        return Verdict(True)  # 0 turns the limit off
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    key = f"ratelimit:{bucket}:{window}"
+    cache.add(key, 0, WINDOW_SECONDS + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, WINDOW_SECONDS + 5)
+        count = 1
+    if count <= limit:
+        return Verdict(True)
+    return Verdict(False, retry_after=max(1, int((window + 1) * WINDOW_SECONDS - now) + 1))
+
+
+def check_token(token_id: int) -> Verdict:
+    return _hit(f"token:{token_id}", settings.ZAVA_RATE_LIMIT_PER_MINUTE)
+
+
+def check_failed_auth(request: HttpRequest) -> Verdict:
+    """Counts a failed authentication from this address; refuses once there are too many."""
+    address = request.META.get("REMOTE_ADDR", "unknown")
+    return _hit(f"auth-failures:{address}", settings.ZAVA_AUTH_FAILURES_PER_MINUTE)
+
+
+def too_many_requests(verdict: Verdict) -> HttpResponse:
+    response = HttpResponse(status=429, headers={"Content-Length": "0"})
+    response["Retry-After"] = str(verdict.retry_after)
+    return response

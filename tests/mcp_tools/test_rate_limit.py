@@ -1,0 +1,40 @@
+"""Per-token limits answer 429 with Retry-After; so do repeated failed logins."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+SEATTLE = "seattle.manager@zava.example"
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _post(authorization: str | None):
+    headers = {"Accept": "application/json"}
+    if authorization:
+        headers["Authorization"] = authorization
+    return Client().post("/mcp", PING, content_type="application/json", headers=headers)
+
+
+def test_a_token_over_its_limit_gets_429_with_retry_after(database, tokens, settings):
+    settings.ZAVA_RATE_LIMIT_PER_MINUTE = 3
+    statuses = [_post(f"Bearer {tokens[SEATTLE]}").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    refused = _post(f"Bearer {tokens[SEATTLE]}")
+    assert 1 <= int(refused["Retry-After"]) <= 61
+    # Another manager's token has its own budget.
+    assert _post(f"Bearer {tokens['bellevue.manager@zava.example']}").status_code == 200
+
+
+def test_repeated_failed_logins_from_one_address_get_429(database, settings):
+    settings.ZAVA_AUTH_FAILURES_PER_MINUTE = 2
+    statuses = [_post("Bearer zava_" + "x" * 43).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
