@@ -16,11 +16,13 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from mcp_tools import rate_limit
 from mcp_tools.auth import authenticate, origin_allowed, unauthorized
 from mcp_tools.caller import Caller, current_caller
+from retail.db_resilience import retry_on_connection_loss, take_connection_lost
 from retail.models import Outcome
 from retail.services.audit import tool_call_record
 from retail.tenancy import tenant_context
@@ -42,7 +44,10 @@ class McpTenantMiddleware:
             return self.get_response(request)  # the view answers 405; nothing runs
 
         request_id = _request_id(request)
-        token = authenticate(request)
+        try:
+            token = retry_on_connection_loss(lambda: authenticate(request))
+        except DatabaseError:
+            return database_unavailable()
         if token is None:
             verdict = rate_limit.check_failed_auth(request)
             if not verdict.allowed:
@@ -56,13 +61,32 @@ class McpTenantMiddleware:
         caller = Caller(manager_id=token.manager_id, token_id=token.pk, request_id=request_id)
         request.zava_caller = caller
         reset = current_caller.set(caller)
-        try:
+
+        def serve() -> HttpResponse:
             with tenant_context(token.manager_id):
-                response = self.get_response(request)
+                return self.get_response(request)
+
+        try:
+            # Every MCP request only reads, so a request that lost its connection
+            # can safely run again on a fresh one.
+            response = retry_on_connection_loss(serve, lost=lambda _: take_connection_lost())
+        except DatabaseError:
+            return database_unavailable()
         finally:
             current_caller.reset(reset)
         response["X-Request-ID"] = request_id
         return response
+
+
+def database_unavailable() -> HttpResponse:
+    """503 with a JSON-RPC error body: the database is down; try again shortly."""
+    body = (
+        b'{"jsonrpc":"2.0","id":null,"error":{"code":-32000,'
+        b'"message":"The database is unavailable right now; retry shortly."}}'
+    )
+    response = HttpResponse(body, status=503, content_type="application/json")
+    response["Retry-After"] = "5"
+    return response
 
 
 def _request_id(request: HttpRequest) -> str:

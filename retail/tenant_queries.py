@@ -22,6 +22,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import JsonbLoader
 
+from retail.db_resilience import mark_connection_lost
 from retail.errors import (
     DatabaseFailure,
     NotAuthorized,
@@ -63,7 +64,7 @@ def run_select(sql: str, *, max_rows: int, max_bytes: int) -> QueryResult:
             columns = [column.name for column in cursor.description or ()]
             fetched = cursor.fetchall()
     except psycopg.Error as exc:
-        raise database_error(exc) from exc
+        raise _mapped(exc) from exc
     return _collect(columns, fetched, max_rows=max_rows, max_bytes=max_bytes)
 
 
@@ -124,6 +125,13 @@ def _interval(value: timedelta) -> str:
     return f"{days} days {clock}" if days else clock
 
 
+def _mapped(exc: psycopg.Error) -> ZavaError:
+    error = database_error(exc)
+    if isinstance(error, ServiceUnavailable):
+        mark_connection_lost()  # the request may be retried on a fresh connection
+    return error
+
+
 def database_error(exc: psycopg.Error) -> ZavaError:
     """A typed error whose message is safe for the client: PostgreSQL's primary
     message and hint only, never detail, context, connection data or a stack."""
@@ -165,7 +173,7 @@ def search_products_by_embedding(
             columns = [column.name for column in cursor.description]
             fetched = cursor.fetchall()
     except psycopg.Error as exc:
-        raise database_error(exc) from exc
+        raise _mapped(exc) from exc
     return QueryResult(columns, [[to_json_value(value) for value in row] for row in fetched])
 
 

@@ -46,6 +46,16 @@ def _is_running(pgdata: Path) -> bool:
     return (pgdata / ".s.PGSQL.5432").exists()
 
 
+def start(pgdata: Path) -> None:
+    """Start (or reuse) the server in ``pgdata``; it keeps running after this process."""
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: it is slow and only needed to start
+
+    logger.info("Starting embedded PostgreSQL in %s", pgdata)
+    pgserver.get_server(pgdata, cleanup_mode=None)
+
+
 def ensure_embedded_server(pgdata: Path, *, database: str, roles: dict[str, str]) -> EmbeddedServer:
     """Start the server in ``pgdata`` unless it runs already, and bootstrap it once."""
     pgdata = pgdata.resolve()
@@ -59,12 +69,7 @@ def ensure_embedded_server(pgdata: Path, *, database: str, roles: dict[str, str]
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _is_running(pgdata):
-            with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR
-                warnings.simplefilter("ignore")
-                import pgserver  # imported lazily: it is slow and only needed to start
-
-            logger.info("Starting embedded PostgreSQL in %s", pgdata)
-            pgserver.get_server(pgdata, cleanup_mode=None)
+            start(pgdata)
         marker = pgdata / BOOTSTRAP_MARKER
         if not marker.exists():
             from zava.database_bootstrap import bootstrap_cluster

@@ -93,7 +93,8 @@ ZAVA_EMBEDDED_DB = not env.str("DATABASE_URL", default="")
 _pool = {
     "min_size": env.int("ZAVA_DB_POOL_MIN", default=1),
     "max_size": env.int("ZAVA_DB_POOL_MAX", default=8),
-    "timeout": env.float("ZAVA_DB_POOL_TIMEOUT", default=5.0),
+    # How long a request waits for a connection; past it the database counts as down.
+    "timeout": env.float("ZAVA_DB_POOL_TIMEOUT", default=2.0),
     "max_idle": 300,
 }
 _db_options = {"pool": _pool} if env.bool("ZAVA_DB_POOL", default=True) else {}
@@ -145,6 +146,10 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://zava")}
 # Cached tool answers (schemas, repeated identical queries), keyed by identity, store
 # set and data version; 0 turns caching of query results off.
 ZAVA_CACHE_SECONDS = env.int("ZAVA_CACHE_SECONDS", default=300)
+
+# Idempotent reads that lose their connection run again, this many times in all.
+ZAVA_DB_RETRY_ATTEMPTS = env.int("ZAVA_DB_RETRY_ATTEMPTS", default=3)
+ZAVA_DB_RETRY_BACKOFF_MS = env.int("ZAVA_DB_RETRY_BACKOFF_MS", default=100)
 
 # --- Tenant queries -------------------------------------------------------------
 ZAVA_QUERY_TIMEOUT_MS = env.int("ZAVA_QUERY_TIMEOUT_MS", default=30_000)
