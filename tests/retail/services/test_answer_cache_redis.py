@@ -1,0 +1,78 @@
+"""The same guarantees with a real Redis behind CACHE_URL, shared between processes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+import redis
+from django.core.cache import cache
+from django.test import Client, override_settings
+
+from retail.services.sales_queries import run_sales_query
+from retail.services.seeding import STORES
+from retail.tenancy import tenant_context
+from tests.conftest import _free_port
+
+QUESTION = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
+SEATTLE = "seattle.manager@zava.example"
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    executable = shutil.which("redis-server")
+    assert executable, "redis-server is installed by .ci/run (apt-get install redis-server)"
+    port = _free_port()
+    server = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_cache(redis_url):
+    caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": redis_url}}  # fmt: skip
+    with override_settings(CACHES=caches):
+        cache.clear()
+        yield redis.Redis.from_url(redis_url)
+        cache.clear()
+
+
+def test_answers_cached_in_redis_stay_with_their_identity(database, redis_cache):
+    answers = {}
+    for store in STORES[:2]:
+        with tenant_context(store.manager_id):
+            answers[store.name] = run_sales_query(QUESTION).rows
+    assert answers == {STORES[0].name: [[1]], STORES[1].name: [[2]]}
+    assert len(redis_cache.keys("*answer:query:*")) == 2
+    with tenant_context(STORES[0].manager_id):
+        assert run_sales_query(QUESTION).rows == [[1]]
+
+
+def test_rate_limits_count_in_redis(database, redis_cache, tokens, settings):
+    settings.ZAVA_RATE_LIMIT_PER_MINUTE = 2
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    headers = {"Authorization": f"Bearer {tokens[SEATTLE]}", "Accept": "application/json"}
+    statuses = [
+        Client().post("/mcp", ping, content_type="application/json", headers=headers).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert redis_cache.keys("*ratelimit:token:*")
