@@ -20,6 +20,8 @@ TOOLS = ["execute_sales_query", "get_multiple_table_schemas", "get_current_utc_d
          "semantic_search_products"]  # fmt: skip
 ERROR_CODES = {"validation_error", "authorization_error", "timeout", "database_error",
                "unavailable", "internal_error"}  # fmt: skip
+ARGUMENT_NAMES = ["postgresql_query", "table_names", "query_description", "max_rows",
+                  "similarity_threshold", "extra"]  # fmt: skip
 FUZZ = settings(
     max_examples=60,
     deadline=None,
@@ -28,8 +30,9 @@ FUZZ = settings(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 methods = st.sampled_from(
@@ -43,12 +46,7 @@ messages = st.fixed_dictionaries(
 tool_calls = st.fixed_dictionaries(
     {
         "name": st.sampled_from(TOOLS) | st.text(max_size=20),
-        "arguments": st.dictionaries(
-            st.sampled_from(["postgresql_query", "table_names", "query_description", "max_rows",
-                             "similarity_threshold", "extra"]),
-            json_values,
-            max_size=3,
-        ),  # fmt: skip
+        "arguments": st.dictionaries(st.sampled_from(ARGUMENT_NAMES), json_values, max_size=3),
     }
 )
 

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from retail.services.product_embeddings import embed_products
 from retail.services.seeding import (
     HEAD_OFFICE_ID,
     MANAGERS,
@@ -50,6 +51,7 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_does_not(database):
         again = _aggregates()
     finally:
         _reseed(SEED)  # leave the shared dataset as the session seeded it
+        embed_products()  # TRUNCATE ... CASCADE emptied the embeddings too
     assert again == before
     assert other != before
 

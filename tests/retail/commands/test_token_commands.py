@@ -41,13 +41,19 @@ def test_issue_token_refuses_bad_input_clearly(database, args):
 
 
 def test_revoke_token_by_prefix_and_by_manager(database):
+    # Later tests use the session's Seattle token (tests/conftest.py `tokens`).
+    held = AccessToken.objects.filter(manager_id=SEATTLE_ID, revoked_at__isnull=True)
+    held = list(held.values_list("pk", flat=True))
     first = _issue(SEATTLE_ID, "--name", "one")
     second = _issue(SEATTLE_ID, "--name", "two")
     call_command("revoke_token", first[:12], stdout=StringIO())
     assert token_authenticate(first) is None
     assert token_authenticate(second) is not None
-    call_command("revoke_token", "--manager", SEATTLE_ID, stdout=StringIO())
-    assert token_authenticate(second) is None
+    try:
+        call_command("revoke_token", "--manager", SEATTLE_ID, stdout=StringIO())
+        assert token_authenticate(second) is None
+    finally:
+        AccessToken.objects.filter(pk__in=held).update(revoked_at=None)
 
 
 def test_revoke_token_needs_exactly_one_target(database):

@@ -43,9 +43,7 @@ def test_two_managers_asking_the_same_question_get_their_own_answers(database):
 def test_a_repeated_question_is_answered_from_the_cache(database, monkeypatch):
     assert _answer(SEATTLE_ID) == [[1]]
     calls = []
-    monkeypatch.setattr(
-        "retail.services.sales_queries.run_select", lambda *a, **k: calls.append(a)
-    )
+    monkeypatch.setattr("retail.services.sales_queries.run_select", lambda *a, **k: calls.append(a))
     assert _answer(SEATTLE_ID) == [[1]]
     assert calls == []
 

@@ -26,9 +26,10 @@ def redis_url():
     assert executable, "redis-server is installed by .ci/run (apt-get install redis-server)"
     port = _free_port()
     server = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
     client = redis.Redis(port=port)
     deadline = time.monotonic() + 10
     while True:
