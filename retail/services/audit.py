@@ -8,6 +8,7 @@ flush on the request path, and a crash can lose at most the last few rows.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 from uuid import UUID
 
@@ -54,10 +55,23 @@ def tool_call_record(
 
 
 def _truncated(arguments: dict[str, Any]) -> dict[str, Any]:
-    """Long strings (SQL, search text) cut to a readable length."""
-    result: dict[str, Any] = {}
-    for key, value in arguments.items():
-        if isinstance(value, str) and len(value) > MAX_ARGUMENT_CHARS:
-            value = value[:MAX_ARGUMENT_CHARS] + "…"
-        result[str(key)[:100]] = value
-    return result
+    """Arguments as jsonb can store them, long strings (SQL, search text) cut short."""
+    return {_clean(str(key))[:100]: _storable(value) for key, value in arguments.items()}
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        value = _clean(value)
+        return value if len(value) <= MAX_ARGUMENT_CHARS else value[:MAX_ARGUMENT_CHARS] + "…"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # jsonb has no NaN or Infinity
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return _truncated(value)
+    return value
+
+
+def _clean(text: str) -> str:
+    """jsonb refuses NUL; without this, a query with a NUL would escape the audit."""
+    return text.replace("\x00", "\\0")
