@@ -15,12 +15,13 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-## run: install, start the embedded database, migrate, seed if empty, embed, serve
+## run: install, start the embedded database, migrate, seed if empty, embed, print the admin login, serve
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_retail --if-empty
 	$(PY) manage.py embed_products
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py local_admin --url http://$(HOST):$(PORT)/admin/
 	$(MAKE) --no-print-directory serve
 
 serve: install

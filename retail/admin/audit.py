@@ -1,0 +1,118 @@
+"""The audit of tool calls, read-only for everyone: who, when, which tool, what came of it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from retail.admin.base import ZavaModelAdmin
+from retail.models import ManagerKind, Store, ToolCall
+
+SUMMARY_CHARS = 90
+
+
+class StoreFilter(admin.SimpleListFilter):
+    """Calls by managers who can see a store: those mapped to it, and head office.
+
+    Mappings are read as they are now, like row-level security reads them.
+    """
+
+    title = "store (callers who see it)"
+    parameter_name = "store"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(s.store_id), s.store_name) for s in Store.objects.order_by("store_name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if not self.value() or not self.value().isdigit():
+            return queryset
+        return queryset.filter(
+            Q(manager__store_mappings__store_id=int(self.value()))
+            | Q(manager__kind=ManagerKind.HEAD_OFFICE)
+        ).distinct()
+
+
+class ToolFilter(admin.SimpleListFilter):
+    title = "tool"
+    parameter_name = "tool"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        tools = ToolCall.objects.order_by("tool").values_list("tool", flat=True).distinct()
+        return [(tool, tool) for tool in tools]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(tool=self.value()) if self.value() else queryset
+
+
+@admin.register(ToolCall)
+class ToolCallAdmin(ZavaModelAdmin):
+    list_display = [
+        "created_at",
+        "manager",
+        "tool",
+        "outcome",
+        "error_code",
+        "rows",
+        "duration_ms",
+        "summary",
+    ]
+    list_filter = ["outcome", ToolFilter, "manager", StoreFilter]
+    list_select_related = ["manager", "token"]
+    search_fields = ["request_id", "manager__email", "manager__name"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "manager",
+        "token_prefix",
+        "tool",
+        "outcome",
+        "error_code",
+        "rows",
+        "duration_ms",
+        "request_id",
+        "arguments_display",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="SQL or arguments")
+    def summary(self, call: ToolCall) -> str:
+        text = _main_argument(call.arguments)
+        return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+    @admin.display(description="token")
+    def token_prefix(self, call: ToolCall) -> str:
+        return f"{call.token.prefix}…" if call.token else "—"
+
+    @admin.display(description="SQL or arguments")
+    def arguments_display(self, call: ToolCall) -> str:
+        query = (call.arguments or {}).get("postgresql_query")
+        if isinstance(query, str):
+            return format_html('<pre class="zava-sql">{}</pre>', query)
+        return format_html(
+            '<pre class="zava-sql">{}</pre>',
+            json.dumps(call.arguments, indent=2, ensure_ascii=False),
+        )
+
+
+def _main_argument(arguments: Any) -> str:
+    """The SQL of a query, the text of a search, or the arguments as compact JSON."""
+    if not isinstance(arguments, dict) or not arguments:
+        return ""
+    for key in ("postgresql_query", "query_description"):
+        if isinstance(arguments.get(key), str):
+            return " ".join(arguments[key].split())
+    return json.dumps(arguments, ensure_ascii=False)

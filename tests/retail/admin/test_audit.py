@@ -1,0 +1,146 @@
+"""The audit admin shows real calls made over HTTP, with their outcomes, and filters them.
+
+The calls go to the gunicorn test server; each carries an X-Request-ID that names
+this test run, so the rows can be found (and deleted afterwards) without touching
+rows other tests wrote.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from django.urls import reverse
+
+from retail.models import Store, ToolCall
+from retail.services.seeding import PUGET_SOUND_ID
+from tests.mcp_client import post
+
+PUGET = "puget.sound@zava.example"
+CARTESIAN = "SELECT count(*) FROM retail.order_items a, retail.order_items b, retail.order_items c"
+CHANGELIST = reverse("admin:retail_toolcall_changelist")
+
+# case: (tool, arguments); "unauthorized" goes with an unknown token
+CASES = {
+    "ok": ("execute_sales_query", {"postgresql_query": "SELECT count(*) FROM retail.stores"}),
+    "date": ("get_current_utc_date", {}),
+    "refused": ("execute_sales_query", {"postgresql_query": "DELETE FROM retail.orders"}),
+    "timeout": ("execute_sales_query", {"postgresql_query": CARTESIAN}),
+    "unauthorized": ("execute_sales_query", {"postgresql_query": "SELECT 1"}),
+}
+
+
+def call(url: str, token: str, request_id: str, tool: str, arguments: dict) -> int:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+    return post(url, body, token=token, headers={"X-Request-ID": request_id}).status_code
+
+
+@pytest.fixture(scope="module")
+def run_id() -> str:
+    return f"audit-{secrets.token_hex(6)}"
+
+
+@pytest.fixture(scope="module")
+def audited(zava_server, tokens, run_id, django_db_blocker) -> Iterator[dict[str, ToolCall]]:
+    """One audited call per case, made once for the module; the rows are deleted after."""
+    statuses = {}
+    for case, (tool, arguments) in CASES.items():
+        token = "zava_" + "x" * 43 if case == "unauthorized" else tokens[PUGET]
+        statuses[case] = call(zava_server.mcp_url, token, f"{run_id}-{case}", tool, arguments)
+    assert statuses["unauthorized"] == 401
+    assert {s for c, s in statuses.items() if c != "unauthorized"} == {200}
+    with django_db_blocker.unblock():
+        rows = {c.request_id.removeprefix(f"{run_id}-"): c for c in _rows(run_id)}
+        yield rows
+        _rows(run_id).delete()
+
+
+def _rows(run_id: str):
+    return ToolCall.objects.filter(request_id__startswith=run_id)
+
+
+def listed(client, run_id: str, **filters: str) -> set[str]:
+    """The cases of this run the audit changelist shows with ``filters``."""
+    response = client.get(CHANGELIST, {"q": run_id, **filters})
+    assert response.status_code == 200
+    return {c.request_id.removeprefix(f"{run_id}-") for c in response.context["cl"].result_list}
+
+
+def store_id(name: str) -> str:
+    return str(Store.objects.get(store_name=f"Zava Retail {name}").pk)
+
+
+@pytest.mark.parametrize(
+    ("case", "outcome", "error_code"),
+    [
+        ("ok", "ok", ""),
+        ("refused", "refused", "validation_error"),
+        ("timeout", "timeout", "timeout"),
+        ("unauthorized", "unauthorized", "authorization_error"),
+    ],
+)
+def test_every_call_is_recorded_with_its_outcome(audited, case, outcome, error_code):
+    row = audited[case]
+    assert (row.outcome, row.error_code) == (outcome, error_code)
+    assert row.tool == "execute_sales_query"
+    expected_manager = None if case == "unauthorized" else PUGET_SOUND_ID
+    assert row.manager_id == expected_manager
+
+
+def test_a_successful_query_records_its_sql_rows_and_duration(audited):
+    row = audited["ok"]
+    assert row.arguments == {"postgresql_query": "SELECT count(*) FROM retail.stores"}
+    assert row.rows == 1
+    assert row.duration_ms is not None and row.duration_ms >= 0
+    assert audited["timeout"].duration_ms >= 1000  # the test server's timeout is 1.5 s
+
+
+def test_the_audit_list_shows_who_what_and_the_outcome(admin_client, audited, run_id):
+    page = admin_client.get(CHANGELIST, {"q": run_id}).content.decode()
+    assert "Puget Sound regional manager" in page
+    assert "SELECT count(*) FROM retail.stores" in page
+    assert "DELETE FROM retail.orders" in page
+    for label in ("Succeeded", "Timed out", "Authentication failed"):
+        assert label in page
+    assert listed(admin_client, run_id) == set(CASES)
+
+
+def test_the_outcome_filter(admin_client, audited, run_id):
+    assert listed(admin_client, run_id, outcome__exact="timeout") == {"timeout"}
+    assert listed(admin_client, run_id, outcome__exact="refused") == {"refused"}
+    assert listed(admin_client, run_id, outcome__exact="unauthorized") == {"unauthorized"}
+    assert listed(admin_client, run_id, outcome__exact="ok") == {"ok", "date"}
+
+
+def test_the_tool_filter(admin_client, audited, run_id):
+    assert listed(admin_client, run_id, tool="get_current_utc_date") == {"date"}
+    assert listed(admin_client, run_id, tool="execute_sales_query") == set(CASES) - {"date"}
+
+
+def test_the_manager_filter(admin_client, audited, run_id):
+    puget = listed(admin_client, run_id, manager__id__exact=str(PUGET_SOUND_ID))
+    assert puget == set(CASES) - {"unauthorized"}
+
+
+def test_the_store_filter_keeps_calls_of_managers_who_see_the_store(admin_client, audited, run_id):
+    assert listed(admin_client, run_id, store=store_id("Seattle")) == set(CASES) - {"unauthorized"}
+    assert listed(admin_client, run_id, store=store_id("Spokane")) == set()
+
+
+def test_a_calls_page_shows_its_sql_and_cannot_be_changed(admin_client, audited):
+    row = audited["refused"]
+    url = reverse("admin:retail_toolcall_change", args=[row.pk])
+    page = admin_client.get(url).content.decode()
+    assert "DELETE FROM retail.orders" in page
+    assert 'name="_save"' not in page
+    assert admin_client.post(url, {}).status_code == 403
+    assert admin_client.get(reverse("admin:retail_toolcall_add")).status_code == 403
+    delete = reverse("admin:retail_toolcall_delete", args=[row.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert ToolCall.objects.filter(pk=row.pk).exists()
