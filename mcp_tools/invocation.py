@@ -18,6 +18,7 @@ from mcp import types
 
 from mcp_tools.caller import current_caller
 from mcp_tools.formatting import error_payload
+from mcp_tools.telemetry import observe_tool_call
 from retail.errors import ErrorCode, InternalFailure, NotAuthorized, ZavaError
 from retail.models import Outcome
 from retail.services.audit import tool_call_record
@@ -55,7 +56,7 @@ def invoke(
     answer: ToolAnswer | None = None
     error: ZavaError | None = None
     try:
-        with _caller_context():
+        with caller_context():
             answer = action()
     except ZavaError as exc:
         error = exc
@@ -81,7 +82,7 @@ def invoke(
 
 
 @contextlib.contextmanager
-def _caller_context() -> Iterator[None]:
+def caller_context() -> Iterator[None]:
     """Use the request's tenant context, or open one for a local (stdio) caller."""
     if active_context() is not None:
         yield
@@ -117,6 +118,7 @@ def _record(
         )
     except Exception:  # the audit must never turn an answer into a failure
         logger.exception("could not write the audit row for %s", tool)
+    observed = observe_tool_call(tool, arguments, outcome, rows, duration_ms, error)
     logger.info(
         "tool call %s: %s",
         tool,
@@ -130,5 +132,6 @@ def _record(
             "duration_ms": round(duration_ms, 2),
             "manager_id": str(caller.manager_id) if caller else None,
             "request_id": caller.request_id if caller else None,
+            **observed,
         },
     )

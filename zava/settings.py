@@ -34,8 +34,25 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- HTTPS (production) -----------------------------------------------------------
+# ZAVA_HTTPS=true when clients reach the server over HTTPS (directly or through a
+# proxy): secure cookies, HSTS and a redirect of plain HTTP. Behind a proxy that
+# terminates TLS, also ZAVA_PROXY_SSL_HEADER=true so that Django believes the proxy's
+# X-Forwarded-Proto (only then: a client could send that header itself).
+ZAVA_HTTPS = env.bool("ZAVA_HTTPS", default=False)
+if env.bool("ZAVA_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = ZAVA_HTTPS
+SECURE_SSL_REDIRECT = env.bool("ZAVA_SSL_REDIRECT", default=ZAVA_HTTPS)
+# Probes and scrapers often speak plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("ZAVA_HSTS_SECONDS", default=31_536_000) if ZAVA_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("ZAVA_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("ZAVA_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_HTTPONLY = True
+
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "retail.admin_site.ZavaAdminConfig",  # Django's admin with the head-office dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,7 +65,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request id and one log line per request, whatever answers it.
+    "zava.observability.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's CSS and JS from gunicorn itself (no web server in front needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -186,15 +207,57 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Also serve files straight from the apps, so the admin is styled without collectstatic
+# (tests, `make serve`); `make run` still collects them into STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
+
+# --- Observability ----------------------------------------------------------------
+# JSON lines (one object per line) by default, readable text in DEBUG; ZAVA_LOG_FORMAT
+# overrides. Tokens and bearer credentials are redacted from every line.
+ZAVA_LOG_FORMAT = env.str("ZAVA_LOG_FORMAT", default="text" if DEBUG else "json")
+# Tool calls slower than this get a WARNING with their SQL fingerprint.
+ZAVA_SLOW_QUERY_MS = env.int("ZAVA_SLOW_QUERY_MS", default=1_000)
+# Characters of model-written SQL kept in log lines beside its fingerprint (0: none).
+ZAVA_LOG_SQL_CHARS = env.int("ZAVA_LOG_SQL_CHARS", default=300)
+# Bearer secret of the Prometheus scraper; /metrics answers 404 while it is empty.
+ZAVA_METRICS_TOKEN = env.str("ZAVA_METRICS_TOKEN", default="")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_context": {"()": "zava.observability.logs.RequestContextFilter"},
+        "redact_secrets": {"()": "zava.observability.logs.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "json": {"()": "zava.observability.logs.JsonFormatter"},
+        "text": {"()": "zava.observability.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if ZAVA_LOG_FORMAT == "json" else "text",
+            "filters": ["request_context", "redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # 4xx answers are logged once, by zava.http; server errors still come through.
+        "django.request": {"level": "ERROR"},
         "pgserver": {"level": "WARNING"},
     },
 }
+
+# Errors to Sentry when SENTRY_DSN is set (never SQL, tokens or request bodies).
+ZAVA_RELEASE = env.str("ZAVA_RELEASE", default="") or None
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from zava.observability.sentry import git_commit, init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        release=ZAVA_RELEASE or git_commit(BASE_DIR),
+        environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

@@ -43,6 +43,14 @@ class EmbeddingProvider(ABC):
     #: caller does not choose.
     default_batch_size: int = 64
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Measure every provider's ``embed`` (calls, texts, latency) for /metrics."""
+        super().__init_subclass__(**kwargs)
+        if "embed" in cls.__dict__ and not getattr(cls.embed, "__isabstractmethod__", False):
+            from zava.observability.embedding_metrics import instrumented
+
+            cls.embed = instrumented(cls.embed)
+
     @abstractmethod
     def embed(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         """Embed ``texts`` in order: float32, shape (len(texts), dimensions), unit rows.

@@ -1,0 +1,118 @@
+"""Metrics and log fields of one tool call; called from ``invocation._record``.
+
+SQL reaches the logs only as a pglast fingerprint (constants and whitespace do not
+change it, so one query shape groups across managers) plus the start of the text.
+Text the parser never accepted (empty, too long, NUL, syntax error) gets a SHA-256
+prefix instead. Recomputing the fingerprint here costs about 10 µs and keeps the
+guard's API untouched.
+
+Slow calls (``ZAVA_SLOW_QUERY_MS``) get a WARNING with that fingerprint and the
+duration. No EXPLAIN: it would plan the query a second time on the path that is
+already slow, inside a tenant context that may be closing; for real plans, enable
+PostgreSQL's auto_explain with the same threshold and join on the fingerprint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from django.conf import settings
+from pglast.parser import ParseError, fingerprint
+
+from mcp_tools import server
+from mcp_tools.caller import current_caller
+from mcp_tools.sql_guard import DEFAULT_MAX_LENGTH, QueryRejected, RejectionReason
+from retail.errors import ErrorCode, ZavaError
+from zava.observability import metrics
+from zava.observability.logs import sql_digest
+
+logger = logging.getLogger("zava.mcp.slow")
+
+SQL_TOOL = "execute_sales_query"
+SQL_ARGUMENT = "postgresql_query"
+# Refusals that happen before (or instead of) a successful parse.
+UNPARSED = frozenset(
+    {RejectionReason.EMPTY, RejectionReason.TOO_LONG, RejectionReason.SYNTAX_ERROR}
+)
+UNKNOWN_TOOL = "(unknown)"
+
+
+def sql_log_fields(sql: Any, error: ZavaError | None = None) -> dict[str, Any]:
+    """``sql_fingerprint`` (or ``sql_hash``) and ``sql``, the start of the text."""
+    if not isinstance(sql, str):
+        return {}
+    text = sql.strip()
+    fields: dict[str, Any] = {}
+    parsed_before = not (isinstance(error, QueryRejected) and error.reason in UNPARSED)
+    if parsed_before and text and len(text) <= DEFAULT_MAX_LENGTH and "\x00" not in text:
+        with contextlib.suppress(ParseError, UnicodeError):
+            fields["sql_fingerprint"] = fingerprint(text)
+    if "sql_fingerprint" not in fields:
+        fields["sql_hash"] = sql_digest(text)
+    limit = settings.ZAVA_LOG_SQL_CHARS
+    if limit > 0:
+        fields["sql"] = text[:limit] + ("…" if len(text) > limit else "")
+    return fields
+
+
+def observe_tool_call(
+    tool: str,
+    arguments: dict[str, Any],
+    outcome: str,
+    rows: int | None,
+    duration_ms: float,
+    error: ZavaError | None,
+) -> dict[str, Any]:
+    """Count and time the call, warn when slow; return extra fields for its log line.
+
+    Never raises: telemetry must not turn an answer into a failure.
+    """
+    try:
+        return _observe(tool, arguments, outcome, rows, duration_ms, error)
+    except Exception:
+        logger.exception("could not record metrics for tool call %s", tool[:100])
+        return {}
+
+
+def _observe(
+    tool: str,
+    arguments: dict[str, Any],
+    outcome: str,
+    rows: int | None,
+    duration_ms: float,
+    error: ZavaError | None,
+) -> dict[str, Any]:
+    label = tool if server.server()._tool_manager.get_tool(tool) is not None else UNKNOWN_TOOL
+    seconds = duration_ms / 1000
+    metrics.TOOL_CALLS.labels(tool=label, outcome=str(outcome)).inc()
+    metrics.TOOL_LATENCY.labels(tool=label).observe(seconds)
+    if isinstance(error, QueryRejected):
+        metrics.GUARD_REFUSALS.labels(reason=str(error.reason)).inc()
+
+    fields: dict[str, Any] = {}
+    if label == SQL_TOOL:
+        fields = sql_log_fields(arguments.get(SQL_ARGUMENT), error)
+        if error is None or error.code != ErrorCode.VALIDATION:
+            metrics.QUERY_LATENCY.labels(outcome=str(outcome)).observe(seconds)
+
+    if duration_ms >= settings.ZAVA_SLOW_QUERY_MS:
+        metrics.SLOW_QUERIES.labels(tool=label).inc()
+        caller = current_caller.get()
+        logger.warning(
+            "slow tool call %s: %.0f ms",
+            label,
+            duration_ms,
+            extra={
+                "tool": label,
+                "outcome": str(outcome),
+                "rows": rows,
+                "duration_ms": round(duration_ms, 2),
+                "threshold_ms": settings.ZAVA_SLOW_QUERY_MS,
+                "manager_id": str(caller.manager_id) if caller else None,
+                "request_id": caller.request_id if caller else None,
+                **fields,
+            },
+        )
+    return fields

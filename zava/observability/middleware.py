@@ -1,0 +1,96 @@
+"""One log line and one set of HTTP metrics per request, with a request id.
+
+Runs outermost, so redirects, 401s, 429s and 503s from the middleware below are
+logged too. The request id is the client's ``X-Request-ID`` when it is well formed,
+otherwise a fresh one; it is written back into the request headers so that
+``McpTenantMiddleware`` (and the audit row) use the same id, and it is sent back in
+the response. Health probes and scrapes are logged at DEBUG: orchestrators call
+them every few seconds and would drown the real traffic.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.core.signals import request_finished
+from django.http import HttpRequest, HttpResponse
+
+from zava.observability import metrics
+from zava.observability.logs import TOKEN_PATTERN, request_id_var
+
+logger = logging.getLogger("zava.http")
+
+# The same rule as the MCP middleware: an id a client may choose, or none.
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+QUIET_ENDPOINTS = frozenset({"health", "metrics"})
+
+
+def endpoint_of(path: str) -> str:
+    """A small, fixed set of metric labels, whatever paths clients make up."""
+    first = path.strip("/").split("/", 1)[0]
+    return first if first in {"mcp", "health", "metrics", "admin", "static"} else "other"
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        request_finished.connect(
+            metrics.refresh_pool_gauges_after_request, dispatch_uid="zava-pool-gauges"
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
+        # A token pasted as a request id must not reach the logs or the audit table.
+        acceptable = REQUEST_ID.match(given) and not TOKEN_PATTERN.search(given)
+        request_id = given if acceptable else uuid.uuid4().hex
+        request.META["HTTP_X_REQUEST_ID"] = request_id
+        request.__dict__.pop("headers", None)  # request.headers is cached from META
+        reset = request_id_var.set(request_id)
+        started = time.perf_counter()
+        response: HttpResponse | None = None
+        try:
+            response = self.get_response(request)
+            if not response.has_header("X-Request-ID"):
+                response["X-Request-ID"] = request_id
+            return response
+        finally:
+            self._report(request, response, time.perf_counter() - started, request_id)
+            request_id_var.reset(reset)
+
+    @staticmethod
+    def _report(
+        request: HttpRequest, response: HttpResponse | None, seconds: float, request_id: str
+    ) -> None:
+        status = response.status_code if response is not None else 500
+        endpoint = endpoint_of(request.path_info)
+        method = request.method if request.method in KNOWN_METHODS else "OTHER"
+        metrics.HTTP_REQUESTS.labels(endpoint=endpoint, method=method, status=str(status)).inc()
+        metrics.HTTP_LATENCY.labels(endpoint=endpoint).observe(seconds)
+        if status == 401 and endpoint == "mcp":
+            metrics.AUTH_FAILURES.labels(endpoint="mcp").inc()
+
+        caller = getattr(request, "zava_caller", None)
+        if endpoint in QUIET_ENDPOINTS and status < 500:
+            level = logging.DEBUG
+        else:
+            level = logging.WARNING if status >= 500 else logging.INFO
+        logger.log(
+            level,
+            "%s %s %s",
+            method,
+            request.path[:200],
+            status,
+            extra={
+                "method": method,
+                "path": request.path[:200],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "request_id": request_id,
+                "manager_id": str(caller.manager_id) if caller else None,
+            },
+        )
