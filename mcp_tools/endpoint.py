@@ -26,6 +26,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from mcp import types
+from mcp.server.fastmcp.exceptions import FastMCPError
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from mcp_server.djangomcp import _ToolsetMethodCaller
 from pydantic import ValidationError
@@ -37,6 +38,7 @@ from retail.errors import InvalidInput
 logger = logging.getLogger("zava.mcp")
 
 JSON = "application/json"
+RESOURCE_NOT_FOUND = -32002  # the MCP spec's code for resources/read of an unknown URI
 # The SDK's own request and notification models, keyed by method name.
 REQUEST_TYPES: dict[str, type] = {
     model.model_fields["method"].annotation.__args__[0]: model
@@ -170,6 +172,12 @@ class McpEndpointView(View):
             return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}")
         try:
             outcome = async_to_sync(handler)(parsed)
+        except FastMCPError as exc:  # a resource that failed to read: our messages are safe
+            return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500])
+        except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments
+            unknown = isinstance(parsed, types.ReadResourceRequest)
+            code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
+            return _error(request_id, code, str(exc)[:500])
         except Exception:
             logger.exception("MCP handler for %s failed", parsed.method)
             return _error(request_id, types.INTERNAL_ERROR, "Internal error.")

@@ -151,3 +151,8 @@ class ZavaTools(MCPToolset):
             },
             run,
         )
+
+
+# Further toolsets, resources and prompts register on import; django-mcp-server only
+# autodiscovers this module.
+from mcp_tools import analytics_tools, prompts, resources  # noqa: E402, F401

@@ -18,7 +18,10 @@ from mcp_server import mcp_server
 SERVER_VERSION = "0.1.0"
 INSTRUCTIONS = """Zava retail analytics for one manager's stores (Zava is a DIY and
 hardware retailer with 7 stores in Washington State and 1 online store).
-Start with get_multiple_table_schemas for the tables you need, then answer with
+For common questions use the ready analytics tools: get_store_performance,
+get_top_products, get_sales_trend (plot_sales_trend for a chart),
+get_inventory_alerts and get_category_seasonality. For anything else start with
+get_multiple_table_schemas for the tables you need, then answer with
 execute_sales_query; use semantic_search_products to find products described in
 plain words, and get_current_utc_date for relative dates. Answer only from what the
 tools return; the data you see is limited to your stores."""

@@ -33,12 +33,21 @@ def test_the_official_client_initialises_pings_and_lists_tools(url, token):
         return await session.list_tools()
 
     listed = with_session(url, token, work)
-    assert {tool.name for tool in listed.tools} == {
+    reference = {
         "get_multiple_table_schemas",
         "execute_sales_query",
         "get_current_utc_date",
         "semantic_search_products",
     }
+    analytics = {
+        "get_store_performance",
+        "get_top_products",
+        "get_sales_trend",
+        "plot_sales_trend",
+        "get_inventory_alerts",
+        "get_category_seasonality",
+    }
+    assert {tool.name for tool in listed.tools} == reference | analytics
     assert all(tool.annotations.readOnlyHint for tool in listed.tools)
     assert all(len(tool.description) > 100 for tool in listed.tools)
 
