@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -88,37 +89,31 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def zava_server(seeded, tmp_path_factory) -> Iterator[LiveServer]:
-    """gunicorn, the production server, on the test database, with a short query timeout."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "gunicorn.log"
-    env = {
+def server_environment(**overrides: str) -> dict[str, str]:
+    """The environment of a test server: the test database, no rate limits, no Sentry."""
+    environment = {
         **os.environ,
         "ZAVA_DB_NAME": connections["default"].settings_dict["NAME"],
-        "ZAVA_QUERY_TIMEOUT_MS": str(LIVE_QUERY_TIMEOUT_MS),
-        "ZAVA_MAX_ROWS": str(LIVE_MAX_ROWS),
-        "ZAVA_MAX_RESULT_BYTES": str(LIVE_MAX_RESULT_BYTES),
         "ZAVA_RATE_LIMIT_PER_MINUTE": "0",  # limits have their own, in-process tests
         "ZAVA_AUTH_FAILURES_PER_MINUTE": "0",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
+        **overrides,
     }
+    environment.pop("SENTRY_DSN", None)  # tests send nothing anywhere
+    return environment
+
+
+@contextmanager
+def gunicorn_server(log: Path, environment: dict[str, str]) -> Iterator[LiveServer]:
+    """gunicorn, the production server, with ``environment``, until the block ends."""
+    port = _free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "zava.wsgi:application",
-                "--config",
-                "zava/gunicorn_conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+            [str(Path(sys.executable).parent / "gunicorn"), "zava.wsgi:application",
+             "--config", "zava/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}"],
+            cwd=settings.BASE_DIR, env=environment, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     server = LiveServer(url=f"http://127.0.0.1:{port}", log=log)
     try:
         _wait_until_serving(server, process)
@@ -126,6 +121,18 @@ def zava_server(seeded, tmp_path_factory) -> Iterator[LiveServer]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def zava_server(seeded, tmp_path_factory) -> Iterator[LiveServer]:
+    """The suite's shared server on the test database, with small limits to test against."""
+    environment = server_environment(
+        ZAVA_QUERY_TIMEOUT_MS=str(LIVE_QUERY_TIMEOUT_MS),
+        ZAVA_MAX_ROWS=str(LIVE_MAX_ROWS),
+        ZAVA_MAX_RESULT_BYTES=str(LIVE_MAX_RESULT_BYTES),
+    )
+    with gunicorn_server(tmp_path_factory.mktemp("server") / "gunicorn.log", environment) as server:
+        yield server
 
 
 def _wait_until_serving(server: LiveServer, process: subprocess.Popen) -> None:

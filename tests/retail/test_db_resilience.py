@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from tests.conftest import _free_port
+from tests.conftest import gunicorn_server
 from zava import embedded_postgres
 
 SEATTLE = "seattle.manager@zava.example"
@@ -70,24 +70,15 @@ def isolated_stack(tmp_path_factory):
     _manage(env, "migrate", "-v0")
     _manage(env, "seed_retail", "--customers", "300", "-v0")
     token = _manage(env, "issue_token", SEATTLE).strip().splitlines()[-1]
-    port = _free_port()
-    log = pgdata.parent / "gunicorn.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "zava.wsgi:application",
-             "--config", "zava/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}"],
-            cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/mcp"
     try:
-        deadline = time.monotonic() + 60
-        while _call(url, token)[0] != 200:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield url, token, pgdata
+        with gunicorn_server(pgdata.parent / "gunicorn.log", env) as server:
+            url = f"{server.url}/mcp"
+            deadline = time.monotonic() + 60
+            while _call(url, token)[0] != 200:
+                assert time.monotonic() < deadline, server.log.read_text()
+                time.sleep(0.2)
+            yield url, token, pgdata
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         _pg_ctl(pgdata, "stop", "-m", "immediate")
 
 
