@@ -12,8 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from retail.models import AccessToken
-from retail.services.tokens import token_authenticate
+from retail.services.tokens import Credential, token_authenticate
 
 REALM = 'Bearer realm="zava-mcp"'
 
@@ -26,7 +25,7 @@ def bearer_token(request: HttpRequest) -> str | None:
     return credentials.strip()
 
 
-def authenticate(request: HttpRequest) -> AccessToken | None:
+def authenticate(request: HttpRequest) -> Credential | None:
     raw = bearer_token(request)
     return token_authenticate(raw) if raw else None
 

@@ -54,11 +54,11 @@ class McpTenantMiddleware:
                 return rate_limit.too_many_requests(verdict)
             _audit_rejected(request, request_id)
             return unauthorized(request)
-        verdict = rate_limit.check_token(token.pk)
+        verdict = rate_limit.check_token(token.token_id)
         if not verdict.allowed:
             return rate_limit.too_many_requests(verdict)
 
-        caller = Caller(manager_id=token.manager_id, token_id=token.pk, request_id=request_id)
+        caller = Caller(manager_id=token.manager_id, token_id=token.token_id, request_id=request_id)
         request.zava_caller = caller
         reset = current_caller.set(caller)
 

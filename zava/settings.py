@@ -113,7 +113,7 @@ ZAVA_EMBEDDED_DB = not env.str("DATABASE_URL", default="")
 
 _pool = {
     "min_size": env.int("ZAVA_DB_POOL_MIN", default=1),
-    "max_size": env.int("ZAVA_DB_POOL_MAX", default=8),
+    "max_size": env.int("ZAVA_DB_POOL_MAX", default=4),  # ≥ gunicorn threads per worker
     # How long a request waits for a connection; past it the database counts as down.
     "timeout": env.float("ZAVA_DB_POOL_TIMEOUT", default=2.0),
     "max_idle": 300,

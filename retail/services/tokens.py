@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from retail.errors import InvalidInput
@@ -93,19 +93,39 @@ def token_find(identifier: str) -> AccessToken:
     return tokens[0]
 
 
-def token_authenticate(raw: str) -> AccessToken | None:
-    """The usable token for ``raw``, with its manager loaded, or None for any failure."""
+@dataclass(frozen=True)
+class Credential:
+    """Who a valid bearer token speaks for."""
+
+    token_id: int
+    manager_id: uuid.UUID
+    manager_email: str
+
+
+# On every request: one indexed lookup, no ORM machinery (the ORM cost a quarter of a
+# trivial call's CPU).
+_AUTHENTICATE = """
+SELECT t.id, t.manager_id, m.email, t.last_used_at
+  FROM tenancy_access_tokens t
+  JOIN tenancy_managers m ON m.id = t.manager_id
+ WHERE t.digest = %s AND t.revoked_at IS NULL AND m.is_active
+   AND (t.expires_at IS NULL OR t.expires_at > now())
+"""
+
+
+def token_authenticate(raw: str) -> Credential | None:
+    """The credential for ``raw`` if it is usable now, else None (for any failure)."""
     if not TOKEN_PATTERN.match(raw):
         return None  # cheap format check before touching the database
-    token = (
-        AccessToken.objects.select_related("manager")
-        .filter(digest=token_digest(raw), revoked_at__isnull=True, manager__is_active=True)
-        .first()
-    )
-    if token is None or not token.is_usable:
-        return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
-    return token
+    with connection.cursor() as cursor:
+        cursor.execute(_AUTHENTICATE, [token_digest(raw)])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        token_id, manager_id, email, last_used_at = row
+        now = timezone.now()
+        if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+            cursor.execute(
+                "UPDATE tenancy_access_tokens SET last_used_at = %s WHERE id = %s", [now, token_id]
+            )
+    return Credential(token_id=token_id, manager_id=manager_id, manager_email=email)

@@ -37,7 +37,7 @@ def test_client_config_gives_a_vscode_http_entry_and_a_claude_stdio_entry(databa
     assert vscode["type"] == "http"
     assert vscode["url"] == "http://zava.test/mcp"
     token = vscode["headers"]["Authorization"].removeprefix("Bearer ")
-    assert token_authenticate(token).manager.email == BELLEVUE
+    assert token_authenticate(token).manager_email == BELLEVUE
 
     claude = blocks["claude_desktop_config.json"]["mcpServers"]["zava-bellevue-manager"]
     assert claude["args"][1:3] == ["mcp_stdio", "--manager"]

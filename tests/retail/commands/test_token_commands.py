@@ -31,7 +31,7 @@ def test_issue_token_prints_the_token_alone_on_the_last_line_and_stores_only_a_d
 
 def test_issue_token_accepts_an_email(database):
     raw = _issue("Puget.Sound@zava.example")
-    assert token_authenticate(raw).manager.email == "puget.sound@zava.example"
+    assert token_authenticate(raw).manager_email == "puget.sound@zava.example"
 
 
 @pytest.mark.parametrize("args", [["nobody@zava.example"], [SEATTLE_ID, "--expires-days", "0"]])
