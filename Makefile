@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install run serve test lint format bench clean
+.PHONY: install run serve test lint format bench bench-load bench-search bench-smoke clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,18 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## bench: MCP calls over HTTP against the same SQL run directly (about 6 minutes)
+bench: install
+	$(PY) bench/mcp_vs_sql.py $(BENCH_ARGS)
+
+## bench-load: 16 concurrent MCP clients for 60 s over a mix of tools
+bench-load: install
+	$(PY) bench/load.py $(BENCH_ARGS)
+
+## bench-smoke: a short load run on a scratch database; fails on any error (CI runs it)
+bench-smoke: install
+	$(PY) bench/load.py --smoke
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
