@@ -48,6 +48,12 @@ bench: install
 bench-load: install
 	$(PY) bench/load.py $(BENCH_ARGS)
 
+## bench-search: semantic search quality, latency and HNSW at 100k products (about 3 minutes)
+bench-search: install
+	$(PY) bench/search_quality.py
+	$(PY) bench/search_latency.py
+	$(PY) bench/hnsw_scale.py
+
 ## bench-smoke: a short load run on a scratch database; fails on any error (CI runs it)
 bench-smoke: install
 	$(PY) bench/load.py --smoke
