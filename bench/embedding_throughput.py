@@ -66,7 +66,7 @@ def make_texts(count: int = 440, words: int = 30, seed: int = 7) -> list[str]:
     return texts
 
 
-def _busy_jiffies() -> int | None:
+def busy_jiffies() -> int | None:
     """CPU ticks spent busy by the whole machine so far (Linux), else None."""
     try:
         with open("/proc/stat") as stat:
@@ -77,9 +77,9 @@ def _busy_jiffies() -> int | None:
     return sum(fields[:8]) - idle
 
 
-def _others_share(busy_before: int | None, cpu_before: float, wall: float) -> str:
+def others_share(busy_before: int | None, cpu_before: float, wall: float) -> str:
     """Share of the machine's CPU used by other processes during ``wall`` seconds."""
-    busy_after = _busy_jiffies()
+    busy_after = busy_jiffies()
     if busy_before is None or busy_after is None or wall <= 0:
         return "n/a"
     ticks = os.sysconf("SC_CLK_TCK")
@@ -109,13 +109,13 @@ def main() -> None:
 
     for batch_size in args.batch_sizes:
         timings = []
-        busy, times = _busy_jiffies(), os.times()
+        busy, times = busy_jiffies(), os.times()
         cpu = times.user + times.system
         for _ in range(args.repeats):
             started = time.perf_counter()
             provider.embed(texts, batch_size=batch_size)
             timings.append(time.perf_counter() - started)
-        others = _others_share(busy, cpu, sum(timings))
+        others = others_share(busy, cpu, sum(timings))
         median, best = statistics.median(timings), min(timings)
         print(
             f"batch {batch_size:4d}: {len(texts) / median:7.1f} texts/s median, "

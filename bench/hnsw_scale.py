@@ -354,14 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     import psycopg
     from pgvector.psycopg import register_vector
 
-    from bench.mcp_vs_sql import _busy_seconds, _wait_for_idle
+    from bench.mcp_vs_sql import busy_seconds, wait_for_idle
 
     args = parse_args(argv)
     when = stamp()
-    busy = _wait_for_idle(args.wait_idle)
+    busy = wait_for_idle(args.wait_idle)
     if busy > 0.2:
         print(f"WARNING: the machine is busy before the start ({busy:.2f} cores used).")
-    busy_start, clock_start = _busy_seconds(), time.perf_counter()
+    busy_start, clock_start = busy_seconds(), time.perf_counter()
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
     real, categories = real_vectors()
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "busy_before_start_cores": round(busy, 3),
         "busy_during_run_cores": round(
-            (_busy_seconds() - busy_start) / (time.perf_counter() - clock_start), 3
+            (busy_seconds() - busy_start) / (time.perf_counter() - clock_start), 3
         ),
     }
     print_report(result, args)

@@ -150,7 +150,7 @@ def _process_table() -> dict[int, tuple[int, float]]:
     return table
 
 
-def _busy_seconds() -> float:
+def busy_seconds() -> float:
     """CPU seconds the whole machine has spent busy (not idle or waiting)."""
     with open("/proc/stat") as handle:
         user, nice, system, _idle, _iowait, irq, softirq, steal = map(
@@ -207,7 +207,7 @@ class CpuMeter:
         if self.postgres_pid:
             rows = self._db.execute(self.FOREIGN_BACKENDS, [APP_NAME]).fetchall()
             foreign = {pid for (pid,) in rows}
-        return CpuSample(time.perf_counter(), _busy_seconds(), _process_table(), foreign)
+        return CpuSample(time.perf_counter(), busy_seconds(), _process_table(), foreign)
 
     def usage(self, first: CpuSample, last: CpuSample) -> dict[str, float]:
         """Cores used per group over the interval; ``others`` is everything else."""
@@ -585,7 +585,7 @@ def print_report(summary: dict, config: dict) -> None:
         )
 
 
-def _gunicorn_settings(environment: dict[str, str]) -> dict[str, int]:
+def gunicorn_settings(environment: dict[str, str]) -> dict[str, int]:
     saved = dict(os.environ)
     try:
         os.environ.clear()
@@ -597,7 +597,7 @@ def _gunicorn_settings(environment: dict[str, str]) -> dict[str, int]:
     return {"workers": conf["workers"], "threads": conf["threads"]}
 
 
-def _git_revision() -> str:
+def git_revision() -> str:
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -615,12 +615,12 @@ def _git_revision() -> str:
 
 def _machine_busy(seconds: float = 1.0) -> float:
     """Cores busy before we start anything: another job would skew every figure."""
-    first = _busy_seconds()
+    first = busy_seconds()
     time.sleep(seconds)
-    return (_busy_seconds() - first) / seconds
+    return (busy_seconds() - first) / seconds
 
 
-def _wait_for_idle(patience: float) -> float:
+def wait_for_idle(patience: float) -> float:
     """The cores busy now, after waiting up to ``patience`` s for them to drop."""
     deadline = time.monotonic() + patience
     busy = _machine_busy()
@@ -771,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from retail.services.tokens import manager_resolve, token_issue, token_revoke
 
-    busy_before = _wait_for_idle(args.wait_idle)
+    busy_before = wait_for_idle(args.wait_idle)
     if busy_before > 0.2:
         print(f"WARNING: the machine is busy before the start ({busy_before:.2f} cores used).")
 
@@ -789,7 +789,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "concurrency": args.concurrency,
         "workloads": args.workloads,
-        "gunicorn": _gunicorn_settings(server_env),
+        "gunicorn": gunicorn_settings(server_env),
         "server_environment": server_overrides(args),
         "cache": args.cache,
     }
@@ -872,7 +872,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "started_at": stamp,
         "interrupted": interrupted,
-        "git": _git_revision(),
+        "git": git_revision(),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),

@@ -55,7 +55,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.embedding_throughput import _busy_jiffies, _others_share
+from bench.embedding_throughput import busy_jiffies, others_share
 from bench.loadgen import Target, Window, check_shape, percentile, post_once, run_closed_loop
 from bench.mcp_vs_sql import (
     APP_NAME,
@@ -63,8 +63,8 @@ from bench.mcp_vs_sql import (
     CpuMeter,
     Probe,
     Server,
-    _gunicorn_settings,
-    _wait_for_idle,
+    gunicorn_settings,
+    wait_for_idle,
 )
 from bench.search_quality import (
     EVAL_PATH,
@@ -257,12 +257,12 @@ def measure_throughput(batch_sizes: list[int], repeats: int) -> dict:
     results = {"texts": len(texts), "mean_tokens": mean_tokens, "batches": {}}
     for size in batch_sizes:
         timings = []
-        busy, times = _busy_jiffies(), os.times()
+        busy, times = busy_jiffies(), os.times()
         for _ in range(repeats):
             started = time.perf_counter()
             provider.embed(texts, batch_size=size)
             timings.append(time.perf_counter() - started)
-        others = _others_share(busy, times.user + times.system, sum(timings))
+        others = others_share(busy, times.user + times.system, sum(timings))
         row = {
             "median_texts_per_s": round(len(texts) / statistics.median(timings), 1),
             "best_texts_per_s": round(len(texts) / min(timings), 1),
@@ -316,7 +316,7 @@ def measure_http(args, queries: list[str], manager, when: str) -> tuple[dict, di
 
     server_env = {**os.environ, **SERVER_OVERRIDES}
     server = Server(OUT_DIR / f"gunicorn-search-{when}.log", server_env)
-    config = {"gunicorn": _gunicorn_settings(server_env), "server_environment": SERVER_OVERRIDES}
+    config = {"gunicorn": gunicorn_settings(server_env), "server_environment": SERVER_OVERRIDES}
     issued = token_issue(manager=manager, name="bench-search")
     runs: dict[str, dict] = {}
     meter: CpuMeter | None = None
@@ -491,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
 
     manager = manager_resolve(args.manager)
     queries = [e.query for e in load_eval(args.eval)]
-    busy = _wait_for_idle(args.wait_idle)
+    busy = wait_for_idle(args.wait_idle)
     if busy > 0.2:
         print(f"WARNING: the machine is busy before the start ({busy:.2f} cores used).")
     meter = CpuMeter(-1, _postgres_pid(), _conninfo())  # no server: pg, this process, others

@@ -123,11 +123,11 @@ def stamp() -> str:
 
 
 def write_report(name: str, when: str, report: dict[str, Any], output: Path | None) -> Path:
-    from bench.mcp_vs_sql import _git_revision
+    from bench.mcp_vs_sql import git_revision
 
     path = output or OUT_DIR / f"{name}-{when}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    full = {"bench": name, "started_at": when, "git": _git_revision(), **report}
+    full = {"bench": name, "started_at": when, "git": git_revision(), **report}
     path.write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwritten: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return path

@@ -70,6 +70,19 @@ def database(seeded, django_db_blocker) -> Iterator[SeedSummary]:
         yield seeded
 
 
+@contextmanager
+def uncommitted(*statements: str) -> Iterator[None]:
+    """Run ``statements`` on the owner connection and roll them back afterwards."""
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        yield
+        transaction.set_rollback(True)
+
+
 # --- A real server and real clients ---------------------------------------------------
 
 

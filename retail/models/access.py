@@ -2,13 +2,12 @@
 
 Only a SHA-256 digest of each token is stored; the raw token is shown once, when it
 is issued. A token is usable while it is neither revoked nor expired and its
-manager is active.
+manager is active (checked in one query by ``retail.services.tokens``).
 """
 
 from __future__ import annotations
 
 from django.db import models
-from django.utils import timezone
 
 from retail.models.tenancy import Manager
 
@@ -31,9 +30,3 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"
-
-    @property
-    def is_usable(self) -> bool:
-        if self.revoked_at is not None:
-            return False
-        return self.expires_at is None or self.expires_at > timezone.now()

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
 from django.core.checks import Tags, run_checks
 from django.core.management import call_command
-from django.db import connection, transaction
 from django.test import override_settings
 
 from retail import health
+from tests.conftest import uncommitted
 
 
 @pytest.fixture(autouse=True)
@@ -20,16 +19,6 @@ def fresh_migration_state() -> Iterator[None]:
     health.forget_migration_state()
     yield
     health.forget_migration_state()
-
-
-@contextmanager
-def uncommitted(*statements: str) -> Iterator[None]:
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-        yield
-        transaction.set_rollback(True)
 
 
 def _zava_ids(databases: list[str] | None = ("default",)) -> set[str]:

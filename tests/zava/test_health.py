@@ -9,16 +9,15 @@ private server started with a role name that does not exist.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
 from django.test import Client, override_settings
 
 from retail import health as probes
 from retail.embeddings import clear_provider_cache
+from tests.conftest import uncommitted
 from tests.zava.conftest import private_server
 from zava import health
 
@@ -32,17 +31,6 @@ def fresh_readiness() -> Iterator[None]:
     yield
     health.clear_cache()
     probes.forget_migration_state()
-
-
-@contextmanager
-def uncommitted(*statements: str) -> Iterator[None]:
-    """Run ``statements`` on the owner connection and roll them back afterwards."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-        yield
-        transaction.set_rollback(True)
 
 
 def _ready() -> tuple[int, dict]:
