@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install run serve test lint format bench bench-load bench-search bench-smoke clean
+.PHONY: install run serve test test-deps lint format bench bench-load bench-search bench-smoke clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,13 @@ serve: install
 	@echo "Serving Zava MCP on http://$(HOST):$(PORT)/mcp (admin: http://$(HOST):$(PORT)/admin/)"
 	$(VENV)/bin/gunicorn zava.wsgi:application --config zava/gunicorn_conf.py --bind $(HOST):$(PORT)
 
-## test: install, then the whole suite
-test: install
-	$(PY) -m pytest
+## test: install, make sure Chromium and Redis are there (scripts/test-deps), then the whole suite
+test: install test-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-deps: the system packages the suite needs (Debian's chromium and redis-server)
+test-deps:
+	scripts/test-deps
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,7 @@ call MCP with it and see those two stores; remove a mapping and see access shrin
 on the next call; revoke the token and get 401. Screenshots of the key pages go to
 ``test-artifacts/admin/`` (git-ignored).
 
-Playwright drives Debian's Chromium (``/usr/bin/chromium``) and downloads nothing.
+Playwright drives Debian's Chromium (``scripts/test-deps`` installs it) and downloads nothing.
 Its synchronous API keeps an event loop running on this thread, where Django's ORM
 and the MCP client's ``asyncio.run`` refuse to work, so those run on a helper
 thread (:func:`off_loop`).
@@ -14,6 +14,7 @@ thread (:func:`off_loop`).
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ from retail.models import Manager, Store, ToolCall
 from tests.mcp_client import post, rows
 
 T = TypeVar("T")
-CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -19,11 +19,13 @@ from tests.conftest import _free_port
 QUESTION = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
 SEATTLE = "seattle.manager@zava.example"
 
+pytestmark = pytest.mark.redis
+
 
 @pytest.fixture(scope="module")
 def redis_url():
     executable = shutil.which("redis-server")
-    assert executable, "redis-server is installed by .ci/run (apt-get install redis-server)"
+    assert executable, "redis-server is installed by scripts/test-deps"
     port = _free_port()
     server = subprocess.Popen(
         [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
