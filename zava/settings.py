@@ -194,6 +194,27 @@ ZAVA_AUTH_FAILURES_PER_MINUTE = env.int("ZAVA_AUTH_FAILURES_PER_MINUTE", default
 DJANGO_MCP_GLOBAL_SERVER_CONFIG = {"name": "zava-mcp", "stateless": True}
 DJANGO_MCP_GET_SERVER_INSTRUCTIONS_TOOL = False
 
+# --- Embeddings (semantic product search) ----------------------------------------
+# retail/embeddings/factory.py builds the provider from these. "local" runs
+# all-MiniLM-L6-v2 on ONNX Runtime, offline; "openai" and "azure_openai" call the API.
+# Empty values count as unset.
+ZAVA_EMBEDDING_PROVIDER = env.str("ZAVA_EMBEDDING_PROVIDER", default="") or "local"
+ZAVA_EMBEDDING_TIMEOUT = env.float("ZAVA_EMBEDDING_TIMEOUT", default=30.0)  # seconds
+ZAVA_EMBEDDING_MAX_RETRIES = env.int("ZAVA_EMBEDDING_MAX_RETRIES", default=3)
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")  # empty: api.openai.com
+OPENAI_EMBEDDING_MODEL = env.str("OPENAI_EMBEDDING_MODEL", default="") or "text-embedding-3-small"
+OPENAI_EMBEDDING_DIMENSIONS = env.int("OPENAI_EMBEDDING_DIMENSIONS", default=None)
+AZURE_OPENAI_ENDPOINT = env.str("AZURE_OPENAI_ENDPOINT", default="")
+AZURE_OPENAI_API_KEY = env.str("AZURE_OPENAI_API_KEY", default="")  # empty: Entra ID
+AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", default="") or "2024-10-21"
+AZURE_OPENAI_EMBEDDING_DEPLOYMENT = (
+    env.str("AZURE_OPENAI_EMBEDDING_DEPLOYMENT", default="") or "text-embedding-3-small"
+)
+# The model name recorded beside each embedding; empty: the deployment's name.
+AZURE_OPENAI_EMBEDDING_MODEL = env.str("AZURE_OPENAI_EMBEDDING_MODEL", default="")
+AZURE_OPENAI_EMBEDDING_DIMENSIONS = env.int("AZURE_OPENAI_EMBEDDING_DIMENSIONS", default=None)
+
 # --- Auth, i18n, static -----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -5,18 +5,10 @@ module imports before settings are configured and tests can override them.
 One provider per distinct configuration is kept for the life of the process:
 the local model is loaded once and shared by every thread.
 
-Settings (all optional, ``getattr`` with defaults; empty strings count as unset):
-
-- ``ZAVA_EMBEDDING_PROVIDER``: "local" (default), "openai" or "azure_openai".
-- ``ZAVA_EMBEDDING_TIMEOUT`` (seconds, 30) and ``ZAVA_EMBEDDING_MAX_RETRIES`` (3)
-  for the remote providers.
-- OpenAI: ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI_EMBEDDING_MODEL``
-  ("text-embedding-3-small"), ``OPENAI_EMBEDDING_DIMENSIONS``.
-- Azure: ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY`` (without it,
-  Entra ID through azure-identity), ``AZURE_OPENAI_API_VERSION``
-  ("2024-10-21"), ``AZURE_OPENAI_EMBEDDING_DEPLOYMENT``
-  ("text-embedding-3-small"), ``AZURE_OPENAI_EMBEDDING_MODEL`` (recorded model
-  name, default the deployment), ``AZURE_OPENAI_EMBEDDING_DIMENSIONS``.
+The settings (``ZAVA_EMBEDDING_PROVIDER``, ``ZAVA_EMBEDDING_TIMEOUT``,
+``ZAVA_EMBEDDING_MAX_RETRIES``, ``OPENAI_*``, ``AZURE_OPENAI_*``) and their
+defaults are read from the environment in ``zava/settings.py``, the one place
+that knows them; the README's configuration table says what each means.
 """
 
 from __future__ import annotations
@@ -42,7 +34,7 @@ def get_provider(name: str | None = None) -> EmbeddingProvider:
     """
     from django.conf import settings
 
-    chosen = (name or _setting(settings, "ZAVA_EMBEDDING_PROVIDER", "local")).strip().lower()
+    chosen = (name or settings.ZAVA_EMBEDDING_PROVIDER).strip().lower()
     if chosen not in PROVIDER_NAMES:
         raise EmbeddingError(
             f"Unknown embedding provider {chosen!r}; expected one of {', '.join(PROVIDER_NAMES)}.",
@@ -69,46 +61,28 @@ def clear_provider_cache() -> None:
         _cache.clear()
 
 
-def _setting(settings: Any, name: str, default: Any = None) -> Any:
-    value = getattr(settings, name, default)
-    return default if value is None or value == "" else value
-
-
-def _number(settings: Any, name: str, default: Any, kind: type[int] | type[float]) -> Any:
-    """A numeric setting, or None when unset and ``default`` is None."""
-    value = _setting(settings, name, default)
-    if value is None:
-        return None
-    try:
-        return kind(value)
-    except (TypeError, ValueError) as exc:
-        raise EmbeddingError(
-            f"The {name} setting must be a number.", reason="not_configured"
-        ) from exc
-
-
 def _config(name: str, settings: Any) -> dict[str, Any]:
     if name == "local":
         return {}
     remote = {
-        "timeout": _number(settings, "ZAVA_EMBEDDING_TIMEOUT", 30.0, float),
-        "max_retries": _number(settings, "ZAVA_EMBEDDING_MAX_RETRIES", 3, int),
+        "timeout": settings.ZAVA_EMBEDDING_TIMEOUT,
+        "max_retries": settings.ZAVA_EMBEDDING_MAX_RETRIES,
     }
     if name == "openai":
         return remote | {
-            "api_key": _setting(settings, "OPENAI_API_KEY"),
-            "base_url": _setting(settings, "OPENAI_BASE_URL"),
-            "model": _setting(settings, "OPENAI_EMBEDDING_MODEL", "text-embedding-3-small"),
-            "dimensions": _number(settings, "OPENAI_EMBEDDING_DIMENSIONS", None, int),
+            "api_key": settings.OPENAI_API_KEY,
+            "base_url": settings.OPENAI_BASE_URL or None,
+            "model": settings.OPENAI_EMBEDDING_MODEL,
+            "dimensions": settings.OPENAI_EMBEDDING_DIMENSIONS,
         }
-    deployment = _setting(settings, "AZURE_OPENAI_EMBEDDING_DEPLOYMENT", "text-embedding-3-small")
+    deployment = settings.AZURE_OPENAI_EMBEDDING_DEPLOYMENT
     return remote | {
-        "endpoint": _setting(settings, "AZURE_OPENAI_ENDPOINT"),
-        "api_key": _setting(settings, "AZURE_OPENAI_API_KEY"),
-        "api_version": _setting(settings, "AZURE_OPENAI_API_VERSION", "2024-10-21"),
+        "endpoint": settings.AZURE_OPENAI_ENDPOINT,
+        "api_key": settings.AZURE_OPENAI_API_KEY or None,
+        "api_version": settings.AZURE_OPENAI_API_VERSION,
         "deployment": deployment,
-        "model_name": _setting(settings, "AZURE_OPENAI_EMBEDDING_MODEL", deployment),
-        "dimensions": _number(settings, "AZURE_OPENAI_EMBEDDING_DIMENSIONS", None, int),
+        "model_name": settings.AZURE_OPENAI_EMBEDDING_MODEL or deployment,
+        "dimensions": settings.AZURE_OPENAI_EMBEDDING_DIMENSIONS,
     }
 
 
