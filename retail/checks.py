@@ -1,6 +1,6 @@
 """Django system checks of the database: ``manage.py check --database default``.
 
-The same probes as ``/health/ready`` (retail/health.py), so that an operator (and
+The same probes as ``/health/ready`` (retail/readiness.py), so that an operator (and
 ``migrate``, which runs database checks) hears about a tenant role that cannot be
 used, row-level security that is not forced, or missing embeddings. Before all
 migrations are applied these checks say nothing: ``migrate`` is about to fix that,
@@ -15,7 +15,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.checks import Warning as CheckWarning
 from django.db import DEFAULT_DB_ALIAS
 
-from retail import health
+from retail import readiness
 
 
 @register(Tags.database)
@@ -24,7 +24,7 @@ def check_database_readiness(
 ) -> list[CheckMessage]:
     if not databases or DEFAULT_DB_ALIAS not in databases:
         return []  # database checks run only when a command asks for them
-    database = health.probe_database()
+    database = readiness.probe_database()
     if not database.ok:
         return [
             Error(
@@ -33,10 +33,10 @@ def check_database_readiness(
                 id="zava.E001",
             )
         ]
-    if not health.probe_migrations().ok:
+    if not readiness.probe_migrations().ok:
         return []
     messages: list[CheckMessage] = []
-    tenant = health.probe_tenant_database()
+    tenant = readiness.probe_tenant_database()
     if not tenant.ok:
         messages.append(
             Error(
@@ -47,7 +47,7 @@ def check_database_readiness(
                 id="zava.E002",
             )
         )
-    rls = health.probe_row_level_security()
+    rls = readiness.probe_row_level_security()
     if not rls.ok:
         messages.append(
             Error(
@@ -57,7 +57,7 @@ def check_database_readiness(
                 id="zava.E003",
             )
         )
-    embeddings = health.probe_embeddings()
+    embeddings = readiness.probe_embeddings()
     if not embeddings.ok:
         messages.append(
             CheckWarning(

@@ -19,7 +19,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from retail.health import ProbeResult, readiness
+from retail.readiness import ProbeResult, readiness
 
 CACHE_SECONDS = 1.0
 

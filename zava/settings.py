@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "mcp_server",
+    "zava.apps.ZavaConfig",  # connects the project's signals in ready()
     "retail",
     "mcp_tools",
 ]

@@ -3,6 +3,7 @@
 from retail.models.access import AccessToken
 from retail.models.audit import Outcome, ToolCall
 from retail.models.embeddings import ProductEmbedding
+from retail.models.managers import Manager, ManagerKind, ManagerStore
 from retail.models.retail_schema import (
     Category,
     Customer,
@@ -13,7 +14,6 @@ from retail.models.retail_schema import (
     ProductType,
     Store,
 )
-from retail.models.tenancy import Manager, ManagerKind, ManagerStore
 
 __all__ = [
     "AccessToken",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from retail.models.tenancy import Manager
+from retail.models.managers import Manager
 
 
 class AccessToken(models.Model):

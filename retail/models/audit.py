@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from retail.models.access import AccessToken
-from retail.models.tenancy import Manager
+from retail.models.managers import Manager
 
 
 class Outcome(models.TextChoices):

@@ -10,15 +10,15 @@ from django.core.checks import Tags, run_checks
 from django.core.management import call_command
 from django.test import override_settings
 
-from retail import health
+from retail import readiness
 from tests.conftest import uncommitted
 
 
 @pytest.fixture(autouse=True)
 def fresh_migration_state() -> Iterator[None]:
-    health.forget_migration_state()
+    readiness.forget_migration_state()
     yield
-    health.forget_migration_state()
+    readiness.forget_migration_state()
 
 
 def _zava_ids(databases: list[str] | None = ("default",)) -> set[str]:

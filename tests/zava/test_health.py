@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
-from retail import health as probes
+from retail import readiness as probes
 from retail.embeddings import clear_provider_cache
 from tests.conftest import uncommitted
 from tests.zava.conftest import private_server

@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 from zava.observability import metrics
@@ -39,9 +38,6 @@ def endpoint_of(path: str) -> str:
 class RequestLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        request_finished.connect(
-            metrics.refresh_pool_gauges_after_request, dispatch_uid="zava-pool-gauges"
-        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = request.META.get("HTTP_X_REQUEST_ID", "")
