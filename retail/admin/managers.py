@@ -18,10 +18,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from retail.admin.base import ZavaModelAdmin, ZavaTabularInline, kept_values
-from retail.admin.tokens import token_status
 from retail.errors import InvalidInput
 from retail.models import AccessToken, Manager, ManagerStore
 from retail.services.managers import MappingRuleBroken, manager_save, mapping_rule_check
+from retail.services.tokens import token_status
 
 
 class ManagerStoresFormSet(BaseInlineFormSet):
@@ -85,7 +85,7 @@ class AccessTokensInline(ZavaTabularInline):
 
     @admin.display(description="status")
     def status(self, token: AccessToken) -> str:
-        return token_status(token)
+        return token_status(token).label
 
 
 @admin.register(Manager)

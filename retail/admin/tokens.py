@@ -20,27 +20,22 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from retail.admin.base import ZavaModelAdmin
 from retail.errors import InvalidInput
 from retail.models import AccessToken, Manager
-from retail.services.tokens import token_issue, token_revoke
+from retail.services.tokens import (
+    TokenStatus,
+    token_issue,
+    token_revoke,
+    token_status,
+    tokens_with_status,
+)
 
 # One slot: the token just issued, until the next token page is opened.
 ISSUED_SESSION_KEY = "zava_issued_token"
-
-
-def token_status(token: AccessToken) -> str:
-    if token.revoked_at is not None:
-        return "revoked"
-    if token.expires_at is not None and token.expires_at <= timezone.now():
-        return "expired"
-    if not token.manager.is_active:
-        return "manager inactive"
-    return "active"
 
 
 class TokenIssueForm(forms.Form):
@@ -63,17 +58,13 @@ class TokenStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")]
+        return [(status.value, status.label.capitalize()) for status in TokenStatus]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        now = timezone.now()
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
-        if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
-        return queryset
+        value = self.value()
+        if value not in TokenStatus.values:
+            return queryset
+        return tokens_with_status(queryset, TokenStatus(value))
 
 
 @admin.register(AccessToken)
@@ -91,7 +82,7 @@ class AccessTokenAdmin(ZavaModelAdmin):
     list_filter = [TokenStatusFilter, "manager"]
     list_select_related = ["manager"]
     search_fields = ["prefix", "name", "manager__name", "manager__email"]
-    fields = [
+    fields: list[str] = [
         "prefix_display",
         "manager",
         "name",
@@ -110,7 +101,7 @@ class AccessTokenAdmin(ZavaModelAdmin):
 
     @admin.display(description="status")
     def status(self, token: AccessToken) -> str:
-        return token_status(token)
+        return token_status(token).label
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

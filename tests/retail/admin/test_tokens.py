@@ -136,3 +136,24 @@ def test_the_token_list_never_shows_a_digest(admin_client, seattle):
     assert issued.token.prefix in page
     assert issued.token.digest not in page
     assert issued.token.digest not in admin_client.get(token_url(issued.token)).content.decode()
+
+
+def test_a_token_of_an_inactive_manager_is_not_listed_as_active(admin_client, seattle):
+    issued = token_issue(manager=seattle, name=NAME)
+    Manager.objects.filter(pk=seattle.pk).update(is_active=False)
+    try:
+        listed = {
+            status: set(
+                admin_client.get(reverse("admin:retail_accesstoken_changelist"), {"status": status})
+                .context["cl"]
+                .result_list.values_list("pk", flat=True)
+            )
+            for status in ("active", "manager_inactive")
+        }
+        page = admin_client.get(token_url(issued.token)).content.decode()
+        assert token_authenticate(issued.raw) is None
+    finally:
+        Manager.objects.filter(pk=seattle.pk).update(is_active=True)
+    assert issued.token.pk not in listed["active"]
+    assert issued.token.pk in listed["manager_inactive"]
+    assert "manager inactive" in page
