@@ -5,15 +5,22 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install run serve test test-deps lint format bench bench-load bench-search bench-smoke clean
+.PHONY: install lock run serve test test-deps lint format bench bench-load bench-search bench-smoke clean
 
-$(VENV)/.installed: requirements.txt
+## install: .venv with exactly the versions (and hashes) of requirements.lock
+$(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
 install: $(VENV)/.installed
+
+## lock: resolve requirements.txt (the ranges) into requirements.lock for Linux x86_64,
+## CPython 3.11, keeping current pins; `make lock LOCK_ARGS=--upgrade` moves them on
+lock: install
+	$(VENV)/bin/uv pip compile requirements.txt --generate-hashes --quiet \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--custom-compile-command "make lock" --output-file requirements.lock $(LOCK_ARGS)
 
 ## run: install, start the embedded database, migrate, seed if empty, embed, print the admin login, serve
 run: install
