@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install lock run serve test test-deps lint format bench bench-load bench-search bench-smoke clean
+.PHONY: install lock run serve test test-deps lint typecheck format bench bench-load bench-search bench-smoke clean
 
 ## install: .venv with exactly the versions (and hashes) of requirements.lock
 $(VENV)/.installed: requirements.lock
@@ -43,9 +43,17 @@ test: install test-deps
 test-deps:
 	scripts/test-deps
 
+## lint: ruff (style, bugs, security smells), then mypy with django-stubs (typecheck)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
+
+## typecheck: mypy with django-stubs over zava/, retail/ and mcp_tools/ (pyproject.toml).
+## The stubs' plugin imports the settings; a DATABASE_URL (never connected to) keeps
+## it from starting the embedded PostgreSQL.
+typecheck: install
+	DATABASE_URL=postgres://typecheck@127.0.0.1:1/typecheck $(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -9,8 +9,10 @@ and must not be blocked by it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.checks import Warning as CheckWarning
 from django.db import DEFAULT_DB_ALIAS
@@ -20,7 +22,10 @@ from retail import readiness
 
 @register(Tags.database)
 def check_database_readiness(
-    app_configs: Any = None, databases: list[str] | None = None, **kwargs: Any
+    *,
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
 ) -> list[CheckMessage]:
     if not databases or DEFAULT_DB_ALIAS not in databases:
         return []  # database checks run only when a command asks for them

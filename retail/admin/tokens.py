@@ -82,7 +82,7 @@ class AccessTokenAdmin(ZavaModelAdmin):
     list_filter = [TokenStatusFilter, "manager"]
     list_select_related = ["manager"]
     search_fields = ["prefix", "name", "manager__name", "manager__email"]
-    fields: list[str] = [
+    fields = [
         "prefix_display",
         "manager",
         "name",
@@ -92,7 +92,8 @@ class AccessTokenAdmin(ZavaModelAdmin):
         "last_used_at",
         "revoked_at",
     ]
-    readonly_fields = [f for f in fields if f != "name"]  # the label alone may change
+    # The label alone may change.
+    readonly_fields = [f for f in fields if isinstance(f, str) and f != "name"]
     actions = ["revoke_selected"]
 
     @admin.display(description="token", ordering="prefix")

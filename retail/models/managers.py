@@ -29,7 +29,9 @@ class Manager(models.Model):
     email = models.EmailField(unique=True)
     kind = models.CharField(max_length=20, choices=ManagerKind.choices)
     is_active = models.BooleanField(default=True, db_default=True)
-    stores = models.ManyToManyField(Store, through="ManagerStore", related_name="managers")
+    stores: models.ManyToManyField[Store, ManagerStore] = models.ManyToManyField(
+        Store, through="ManagerStore", related_name="managers"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
