@@ -13,25 +13,18 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from retail.services.tokens import Credential, token_authenticate
+from zava.credentials import bearer_credential
 
 REALM = 'Bearer realm="zava-mcp"'
 
 
-def bearer_token(request: HttpRequest) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        return None
-    return credentials.strip()
-
-
 def authenticate(request: HttpRequest) -> Credential | None:
-    raw = bearer_token(request)
+    raw = bearer_credential(request)
     return token_authenticate(raw) if raw else None
 
 
 def unauthorized(request: HttpRequest) -> HttpResponse:
-    challenge = REALM if bearer_token(request) is None else f'{REALM}, error="invalid_token"'
+    challenge = REALM if bearer_credential(request) is None else f'{REALM}, error="invalid_token"'
     response = HttpResponse(status=401)
     response["WWW-Authenticate"] = challenge
     response["Content-Length"] = "0"

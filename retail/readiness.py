@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from retail.models.retail_schema import RLS_TABLES
 from retail.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
 
-# The tables whose policies confine a manager to their stores (migration 0002).
-RLS_TABLES = ("customers", "orders", "order_items", "inventory")
 PROBE_TIMEOUT_MS = 2_000
 
 
@@ -128,6 +127,7 @@ def probe_row_level_security() -> ProbeResult:
 def probe_embeddings() -> ProbeResult:
     """Products are embedded, by the model the configured provider loads."""
     from retail.embeddings import get_provider
+    from retail.services.product_embeddings import stored_embeddings_match
 
     try:
         provider = get_provider()
@@ -147,7 +147,7 @@ def probe_embeddings() -> ProbeResult:
         return _failed("embeddings", "cannot read the stored embeddings")
     if not stored:
         return ProbeResult("embeddings", False, "no product embeddings; run embed_products")
-    if set(stored) != {provider.model_name}:
+    if not stored_embeddings_match(stored, provider):
         return ProbeResult(
             "embeddings",
             False,

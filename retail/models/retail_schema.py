@@ -12,6 +12,10 @@ from django.db.models.functions import Now
 
 from retail.fields import TimestampField
 
+#: The tables whose row-level security policies confine a manager to their stores
+#: (migration 0002); stores, products, categories and product types are shared.
+RLS_TABLES = ("customers", "orders", "order_items", "inventory")
+
 
 class Store(models.Model):
     store_id = models.AutoField(primary_key=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -55,6 +55,16 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def stored_embeddings_match(
+    stored_models: Collection[str], provider: EmbeddingProvider, dimensions: int | None = None
+) -> bool:
+    """Vectors stored by ``stored_models`` (with ``dimensions``, when known) can be
+    compared with ``provider``'s: they all come from its model. True when none are
+    stored; callers that need vectors check for that themselves."""
+    same_model = set(stored_models) <= {provider.model_name}
+    return same_model and (dimensions is None or dimensions == provider.dimensions)
+
+
 def stored_model() -> tuple[set[str], int]:
     """Model names of the stored vectors, and the column's vector length."""
     names = set(ProductEmbedding.objects.values_list("model_name", flat=True).distinct())
@@ -80,7 +90,7 @@ def embed_products(
     provider = provider or get_provider()
     started = time.perf_counter()
     names, dimensions = stored_model()
-    if not rebuild and (names - {provider.model_name} or dimensions != provider.dimensions):
+    if not rebuild and not stored_embeddings_match(names, provider, dimensions):
         raise EmbeddingModelMismatch(
             f"Stored embeddings come from {', '.join(sorted(names)) or 'another model'} "
             f"({dimensions} dimensions); the provider is {provider.model_name} "

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from retail.embeddings import EmbeddingProvider, get_provider
 from retail.errors import InvalidInput, ServiceUnavailable
-from retail.services.product_embeddings import vector_literal
+from retail.services.product_embeddings import stored_embeddings_match, vector_literal
 from retail.tenant_queries import (
     QueryResult,
     search_products_by_embedding,
@@ -47,7 +47,7 @@ def search_products(
         raise ServiceUnavailable(
             "Products have not been embedded yet; an operator must run embed_products."
         )
-    if stored != [provider.model_name]:
+    if not stored_embeddings_match(stored, provider):
         raise ServiceUnavailable(
             f"The stored product embeddings come from {', '.join(stored)}, but searches use "
             f"{provider.model_name}; an operator must run embed_products --rebuild."

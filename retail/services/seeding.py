@@ -23,6 +23,7 @@ from django.db import connection, transaction
 
 from retail.errors import InvalidInput
 from retail.models import ManagerKind
+from retail.models.retail_schema import RLS_TABLES
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "seed_data" / "catalog.json"
 
@@ -141,7 +142,6 @@ RETAIL_TABLES = (
     "categories",
     "stores",
 )
-RLS_TABLES = ("customers", "orders", "order_items", "inventory")
 
 
 class AlreadySeeded(InvalidInput):

@@ -8,7 +8,6 @@ returned once, by :func:`token_issue`.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -20,9 +19,8 @@ from django.utils import timezone
 
 from retail.errors import InvalidInput
 from retail.models import AccessToken, Manager
+from zava.credentials import TOKEN_PREFIX, is_token_shaped
 
-TOKEN_PREFIX = "zava_"  # noqa: S105 - a marker, not a secret
-TOKEN_PATTERN = re.compile(r"^zava_[A-Za-z0-9_-]{43}$")
 DISPLAY_PREFIX_LENGTH = 12
 # Writing last_used_at on every call would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -83,7 +81,7 @@ def token_revoke(*, token: AccessToken) -> AccessToken:
 def token_find(identifier: str) -> AccessToken:
     """A token by its raw value or its displayed prefix."""
     identifier = identifier.strip()
-    if TOKEN_PATTERN.match(identifier):
+    if is_token_shaped(identifier):
         found = AccessToken.objects.filter(digest=token_digest(identifier))
     else:
         found = AccessToken.objects.filter(prefix=identifier)
@@ -158,7 +156,7 @@ SELECT t.id, t.manager_id, m.email, t.last_used_at
 
 def token_authenticate(raw: str) -> Credential | None:
     """The credential for ``raw`` if it is usable now, else None (for any failure)."""
-    if not TOKEN_PATTERN.match(raw):
+    if not is_token_shaped(raw):
         return None  # cheap format check before touching the database
     with connection.cursor() as cursor:
         cursor.execute(_AUTHENTICATE, [token_digest(raw)])

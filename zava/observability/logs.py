@@ -21,9 +21,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-# A Zava access token (see retail.services.tokens) anywhere in a text, and any
-# credential after "Bearer" (the metrics secret has no fixed shape).
-TOKEN_PATTERN = re.compile(r"zava_[A-Za-z0-9_-]{43}")
+from zava.credentials import TOKEN_PATTERN
+
+# Any credential after "Bearer" (the metrics secret has no fixed shape); Zava access
+# tokens are found anywhere by zava.credentials.TOKEN_PATTERN.
 BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 REDACTED_TOKEN = "zava_[REDACTED]"  # noqa: S105 - the replacement, not a secret
 

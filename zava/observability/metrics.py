@@ -37,6 +37,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from zava.credentials import bearer_credential
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 TOOL_CALLS = Counter("zava_tool_calls", "MCP tool calls by tool and outcome.", ["tool", "outcome"])
@@ -156,10 +158,8 @@ def exposition() -> bytes:
 
 
 def metrics_credential_ok(request: HttpRequest, expected: str) -> bool:
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), expected.encode()
-    )
+    given = bearer_credential(request)
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -18,8 +18,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from zava.credentials import TOKEN_PATTERN
 from zava.observability import metrics
-from zava.observability.logs import TOKEN_PATTERN, request_id_var
+from zava.observability.logs import request_id_var
 
 logger = logging.getLogger("zava.http")
 

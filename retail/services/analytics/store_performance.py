@@ -1,7 +1,7 @@
 """Store performance: revenue, orders, units, average order value and gross margin per
 store the caller can see, against the period before.
 
-Gross margin is revenue minus cost: ``SUM(total_amount - products.cost * quantity)``.
+Gross margin is revenue minus cost (``measures.GROSS_MARGIN``).
 Totals are summed from the exact per-store figures, so a regional manager's total is
 the sum of their stores to the cent.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from retail.services.analytics.measures import GROSS_MARGIN
 from retail.services.analytics.numbers import (
     change_percent,
     change_phrase,
@@ -30,13 +31,13 @@ from retail.services.analytics.scope import (
     visible_stores,
 )
 
-_SQL = """
+_SQL = f"""
 SELECT oi.store_id,
        o.order_date >= %(start)s AS is_current,
        COUNT(DISTINCT oi.order_id) AS orders,
        SUM(oi.quantity) AS units,
        SUM(oi.total_amount) AS revenue,
-       SUM(oi.total_amount - p.cost * oi.quantity) AS gross_margin
+       SUM({GROSS_MARGIN}) AS gross_margin
   FROM retail.order_items oi
   JOIN retail.orders o ON o.order_id = oi.order_id
   JOIN retail.products p ON p.product_id = oi.product_id

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from retail.errors import InvalidInput
+from retail.services.analytics.measures import GROSS_MARGIN
 from retail.services.analytics.numbers import check_whole_number, dollars, money, percent
 from retail.services.analytics.periods import Period, Span, parse_period
 from retail.services.analytics.queries import fetch
@@ -29,10 +30,10 @@ SELECT p.product_id, p.sku, p.product_name, c.category_name,
        SUM(oi.total_amount) AS revenue,
        SUM(oi.quantity) AS units,
        COUNT(DISTINCT oi.order_id) AS orders,
-       SUM(oi.total_amount - p.cost * oi.quantity) AS gross_margin,
+       SUM({gross_margin}) AS gross_margin,
        SUM(SUM(oi.total_amount)) OVER () AS all_revenue,
        (SUM(SUM(oi.quantity)) OVER ())::bigint AS all_units,
-       SUM(SUM(oi.total_amount - p.cost * oi.quantity)) OVER () AS all_gross_margin,
+       SUM(SUM({gross_margin})) OVER () AS all_gross_margin,
        COUNT(*) OVER () AS products_sold
   FROM retail.order_items oi
   JOIN retail.orders o ON o.order_id = oi.order_id
@@ -90,7 +91,7 @@ def get_top_products(
     current = period if isinstance(period, Period) else parse_period(period, today=today)
     chosen = resolve_category(category)
     rows = fetch(
-        _SQL.format(order=_ORDER[by]),
+        _SQL.format(order=_ORDER[by], gross_margin=GROSS_MARGIN),
         {
             "start": current.start,
             "end": current.end,

@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from retail.models import AccessToken
-from retail.services.tokens import TOKEN_PATTERN, token_authenticate
+from retail.services.tokens import token_authenticate
+from zava.credentials import is_token_shaped
 
 SEATTLE_ID = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
 
@@ -21,7 +22,7 @@ def _issue(*args: str) -> str:
 
 def test_issue_token_prints_the_token_alone_on_the_last_line_and_stores_only_a_digest(database):
     raw = _issue(SEATTLE_ID, "--name", "laptop", "--expires-days", "7")
-    assert TOKEN_PATTERN.match(raw)
+    assert is_token_shaped(raw)
     token = AccessToken.objects.get(prefix=raw[:12])
     assert token.name == "laptop"
     assert raw not in (token.digest, token.prefix)

@@ -16,6 +16,7 @@ from retail.services.product_embeddings import (
     content_hash,
     embed_products,
     product_text,
+    stored_embeddings_match,
 )
 
 
@@ -118,3 +119,20 @@ def test_the_search_function_is_served_by_the_hnsw_index(database):
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Scan using product_embeddings_hnsw" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("stored", "dimensions", "match"),
+    [
+        pytest.param([], None, True, id="nothing-stored"),
+        pytest.param(["test/hashing-8d"], None, True, id="same-model"),
+        pytest.param(["test/hashing-8d"], 8, True, id="same-model-and-size"),
+        pytest.param(["test/hashing-8d"], 384, False, id="same-model-other-size"),
+        pytest.param(["other"], None, False, id="other-model"),
+        pytest.param(["test/hashing-8d", "other"], None, False, id="mixed-models"),
+    ],
+)
+def test_stored_embeddings_match_the_provider_only_when_all_come_from_its_model(
+    stored, dimensions, match
+):
+    assert stored_embeddings_match(stored, HashingProvider(), dimensions) is match
