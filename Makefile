@@ -78,4 +78,4 @@ bench-smoke: install
 	$(PY) bench/load.py --smoke
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
