@@ -29,17 +29,25 @@ _DATABASE_MODULES = ("psycopg", "django.db")
 
 
 def git_commit(base_dir: Path) -> str | None:
-    """The checked-out commit, read from ``.git`` without running git."""
+    """The checked-out commit, read from ``.git`` without running git.
+
+    In a linked worktree ``.git`` is a file naming the worktree's own git directory,
+    whose ``commondir`` holds the branches and packed refs."""
     git = base_dir / ".git"
     try:
+        if git.is_file():
+            git = Path(git.read_text().strip().removeprefix("gitdir:").strip())
+        common = (
+            git / (git / "commondir").read_text().strip() if (git / "commondir").exists() else git
+        )
         head = (git / "HEAD").read_text().strip()
         if not head.startswith("ref: "):
             return head or None
         ref = head.removeprefix("ref: ")
-        ref_file = git / ref
-        if ref_file.exists():
-            return ref_file.read_text().strip() or None
-        for line in (git / "packed-refs").read_text().splitlines():
+        for ref_file in (git / ref, common / ref):
+            if ref_file.exists():
+                return ref_file.read_text().strip() or None
+        for line in (common / "packed-refs").read_text().splitlines():
             sha, _, name = line.partition(" ")
             if name == ref:
                 return sha
