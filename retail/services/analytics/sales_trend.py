@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from retail.errors import InvalidInput
-from retail.services.analytics.measures import GROSS_MARGIN
+from retail.services.analytics.measures import ORDER_LINES, SALES_TOTALS
 from retail.services.analytics.numbers import change_percent, dollars, money
 from retail.services.analytics.periods import Period, Span, Unit, parse_period, shift, unit_start
 from retail.services.analytics.queries import fetch
@@ -23,13 +23,8 @@ GRANULARITIES = ("day", "week", "month")
 MAX_POINTS = 800
 _SQL = f"""
 SELECT o.order_date AS day,
-       COUNT(DISTINCT oi.order_id) AS orders,
-       SUM(oi.quantity) AS units,
-       SUM(oi.total_amount) AS revenue,
-       SUM({GROSS_MARGIN}) AS gross_margin
-  FROM retail.order_items oi
-  JOIN retail.orders o ON o.order_id = oi.order_id
-  JOIN retail.products p ON p.product_id = oi.product_id
+       {SALES_TOTALS}
+  FROM {ORDER_LINES}
  WHERE o.order_date BETWEEN %(start)s AND %(end)s
    AND (%(category_id)s::integer IS NULL OR p.category_id = %(category_id)s::integer)
  GROUP BY o.order_date

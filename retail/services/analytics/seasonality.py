@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from retail.services.analytics.measures import ORDER_LINES
 from retail.services.analytics.numbers import change_percent, money, plural, tenth
 from retail.services.analytics.periods import resolve_today
 from retail.services.analytics.queries import fetch
@@ -21,13 +22,11 @@ MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
-_SQL = """
+_SQL = f"""
 SELECT extract(year FROM o.order_date)::integer AS year,
        extract(month FROM o.order_date)::integer AS month,
        SUM(oi.total_amount) AS revenue
-  FROM retail.order_items oi
-  JOIN retail.orders o ON o.order_id = oi.order_id
-  JOIN retail.products p ON p.product_id = oi.product_id
+  FROM {ORDER_LINES}
  WHERE o.order_date <= %(today)s
    AND (%(category_id)s::integer IS NULL OR p.category_id = %(category_id)s::integer)
  GROUP BY 1, 2

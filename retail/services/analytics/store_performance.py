@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from retail.services.analytics.measures import GROSS_MARGIN
+from retail.services.analytics.measures import ORDER_LINES, SALES_TOTALS
 from retail.services.analytics.numbers import (
     change_percent,
     change_phrase,
@@ -34,13 +34,8 @@ from retail.services.analytics.scope import (
 _SQL = f"""
 SELECT oi.store_id,
        o.order_date >= %(start)s AS is_current,
-       COUNT(DISTINCT oi.order_id) AS orders,
-       SUM(oi.quantity) AS units,
-       SUM(oi.total_amount) AS revenue,
-       SUM({GROSS_MARGIN}) AS gross_margin
-  FROM retail.order_items oi
-  JOIN retail.orders o ON o.order_id = oi.order_id
-  JOIN retail.products p ON p.product_id = oi.product_id
+       {SALES_TOTALS}
+  FROM {ORDER_LINES}
  WHERE (o.order_date BETWEEN %(start)s AND %(end)s
         OR o.order_date BETWEEN %(previous_start)s AND %(previous_end)s)
    AND (%(store_id)s::integer IS NULL OR oi.store_id = %(store_id)s::integer)

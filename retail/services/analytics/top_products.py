@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from retail.errors import InvalidInput
-from retail.services.analytics.measures import GROSS_MARGIN
+from retail.services.analytics.measures import GROSS_MARGIN, ORDER_LINES, SALES_TOTALS
 from retail.services.analytics.numbers import check_whole_number, dollars, money, percent
 from retail.services.analytics.periods import Period, Span, parse_period
 from retail.services.analytics.queries import fetch
@@ -27,17 +27,12 @@ _ORDER = {
 }
 _SQL = """
 SELECT p.product_id, p.sku, p.product_name, c.category_name,
-       SUM(oi.total_amount) AS revenue,
-       SUM(oi.quantity) AS units,
-       COUNT(DISTINCT oi.order_id) AS orders,
-       SUM({gross_margin}) AS gross_margin,
+       {sales_totals},
        SUM(SUM(oi.total_amount)) OVER () AS all_revenue,
        (SUM(SUM(oi.quantity)) OVER ())::bigint AS all_units,
        SUM(SUM({gross_margin})) OVER () AS all_gross_margin,
        COUNT(*) OVER () AS products_sold
-  FROM retail.order_items oi
-  JOIN retail.orders o ON o.order_id = oi.order_id
-  JOIN retail.products p ON p.product_id = oi.product_id
+  FROM {order_lines}
   JOIN retail.categories c ON c.category_id = p.category_id
  WHERE o.order_date BETWEEN %(start)s AND %(end)s
    AND (%(category_id)s::integer IS NULL OR p.category_id = %(category_id)s::integer)
@@ -91,7 +86,12 @@ def get_top_products(
     current = period if isinstance(period, Period) else parse_period(period, today=today)
     chosen = resolve_category(category)
     rows = fetch(
-        _SQL.format(order=_ORDER[by], gross_margin=GROSS_MARGIN),
+        _SQL.format(
+            order=_ORDER[by],
+            order_lines=ORDER_LINES,
+            sales_totals=SALES_TOTALS,
+            gross_margin=GROSS_MARGIN,
+        ),
         {
             "start": current.start,
             "end": current.end,
