@@ -3,12 +3,15 @@
 django-mcp-server's own view builds an SDK session manager, an event loop and two
 thread hops for every request, and answers GET with 406. This view speaks the same
 protocol directly: it parses the JSON-RPC envelope with the SDK's own types, answers
-``initialize``, ``ping`` and ``tools/list`` from data built once, and runs tools
-synchronously on the request thread, inside the tenant context the middleware
-opened. Other methods (resources, prompts) go to the SDK's handlers.
+``initialize``, ``ping`` and ``tools/list`` from data built once (no database), and
+runs tools synchronously on the request thread, each in a tenant context of its own
+(:mod:`mcp_tools.invocation`). Other methods (resources, prompts) go to the SDK's
+handlers; a resource read opens its own tenant context the same way, prompts read no
+data. When the database is down, a tool call or resource read answers 503 with
+``Retry-After``.
 
-Authentication and the Origin check happen before this view, in
-:mod:`mcp_tools.middleware`.
+Authentication, the Origin check and rate limiting happen before this view, for
+every POST, in :mod:`mcp_tools.middleware`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from pydantic import ValidationError
 
 from mcp_tools import server
 from mcp_tools.invocation import ToolAnswer, invoke
+from mcp_tools.middleware import database_unavailable
+from retail.db_resilience import DatabaseDown
 from retail.errors import InvalidInput
 
 logger = logging.getLogger("zava.mcp")
@@ -160,7 +165,10 @@ class McpEndpointView(View):
 
     def _dispatch(self, request: HttpRequest, request_id: str | int, parsed: Any) -> HttpResponse:
         if isinstance(parsed, types.CallToolRequest):
-            return _result(request_id, _call_tool(request, parsed.params))
+            try:
+                return _result(request_id, _call_tool(request, parsed.params))
+            except DatabaseDown:
+                return database_unavailable()
         if isinstance(parsed, types.PingRequest):
             return _result(request_id, types.EmptyResult())
         if isinstance(parsed, types.InitializeRequest):
@@ -173,6 +181,8 @@ class McpEndpointView(View):
         try:
             outcome = async_to_sync(handler)(parsed)
         except FastMCPError as exc:  # a resource that failed to read: our messages are safe
+            if _caused_by(exc, DatabaseDown):
+                return database_unavailable()
             return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500])
         except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments
             unknown = isinstance(parsed, types.ReadResourceRequest)
@@ -233,6 +243,16 @@ def _refuse(params: types.CallToolRequestParams, error: InvalidInput) -> types.C
         raise error
 
     return invoke(params.name[:100], dict(params.arguments or {}), fail)
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """FastMCP flattens a failed resource read to text; the original is its context."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _summarise(exc: ValidationError) -> str:
