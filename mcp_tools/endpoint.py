@@ -31,10 +31,9 @@ from django.views.decorators.csrf import csrf_exempt
 from mcp import types
 from mcp.server.fastmcp.exceptions import FastMCPError
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
-from mcp_server.djangomcp import _ToolsetMethodCaller
 from pydantic import ValidationError
 
-from mcp_tools import server
+from mcp_tools import sdk_adapter, server
 from mcp_tools.invocation import ToolAnswer, invoke
 from mcp_tools.middleware import database_unavailable
 from retail.db_resilience import DatabaseDown
@@ -175,13 +174,13 @@ class McpEndpointView(View):
             return _result(request_id, _initialize(parsed.params))
         if isinstance(parsed, types.ListToolsRequest):
             return _result(request_id, _tools_list_result())
-        handler = server.server()._mcp_server.request_handlers.get(type(parsed))
+        handler = sdk_adapter.request_handler(type(parsed))
         if handler is None:
             return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}")
         try:
             outcome = async_to_sync(handler)(parsed)
         except FastMCPError as exc:  # a resource that failed to read: our messages are safe
-            if _caused_by(exc, DatabaseDown):
+            if sdk_adapter.original_error(exc, DatabaseDown) is not None:
                 return database_unavailable()
             return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500])
         except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments
@@ -216,24 +215,19 @@ def _initialization_options() -> Any:
 
 def _call_tool(request: HttpRequest, params: types.CallToolRequestParams) -> types.CallToolResult:
     """Validate the arguments with the tool's own model and run it on this thread."""
-    tool = server.server()._tool_manager.get_tool(params.name)
+    tool = sdk_adapter.find_tool(params.name)
     if tool is None:
         known = ", ".join(t.name for t in server.tool_list())
         error = InvalidInput(f"Unknown tool {params.name[:64]!r}. Tools: {known}.", reason="tool")
         return _refuse(params, error)
-    metadata = tool.fn_metadata
     try:
-        arguments = metadata.arg_model.model_validate(
-            metadata.pre_parse_json(params.arguments or {})
-        ).model_dump_one_level()
+        arguments = sdk_adapter.validated_arguments(tool, params.arguments or {})
     except ValidationError as exc:
         error = InvalidInput(f"Invalid arguments: {_summarise(exc)}", reason="arguments")
         return _refuse(params, error)
-    caller = tool.fn
-    if not isinstance(caller, _ToolsetMethodCaller):
-        raise TypeError(f"Tool {tool.name} is not an MCPToolset method.")
-    toolset = caller.class_(context=None, request=request)
-    return getattr(toolset, caller.method_name)(**arguments)
+    found = sdk_adapter.toolset_method(tool)
+    toolset = found.toolset(context=None, request=request)
+    return getattr(toolset, found.method_name)(**arguments)
 
 
 def _refuse(params: types.CallToolRequestParams, error: InvalidInput) -> types.CallToolResult:
@@ -243,16 +237,6 @@ def _refuse(params: types.CallToolRequestParams, error: InvalidInput) -> types.C
         raise error
 
     return invoke(params.name[:100], dict(params.arguments or {}), fail)
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    """FastMCP flattens a failed resource read to text; the original is its context."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _summarise(exc: ValidationError) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from pglast.parser import ParseError, fingerprint
 
-from mcp_tools import server
+from mcp_tools import sdk_adapter
 from mcp_tools.caller import current_caller
 from mcp_tools.sql_guard import DEFAULT_MAX_LENGTH, QueryRejected, RejectionReason
 from retail.errors import ErrorCode, ZavaError
@@ -84,7 +84,7 @@ def _observe(
     duration_ms: float,
     error: ZavaError | None,
 ) -> dict[str, Any]:
-    label = tool if server.server()._tool_manager.get_tool(tool) is not None else UNKNOWN_TOOL
+    label = tool if sdk_adapter.find_tool(tool) is not None else UNKNOWN_TOOL
     seconds = duration_ms / 1000
     metrics.TOOL_CALLS.labels(tool=label, outcome=str(outcome)).inc()
     metrics.TOOL_LATENCY.labels(tool=label).observe(seconds)
