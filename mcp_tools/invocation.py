@@ -1,6 +1,7 @@
 """Running one tool call: tenant context, typed errors, audit and a log line.
 
-Every tool goes through :func:`invoke`, so they all run in a tenant context of their own for the authenticated caller, answer errors
+Every tool goes through :func:`invoke` (the ``@tool`` decorator calls it), so they
+all run in a tenant context of their own for the authenticated caller, answer errors
 in the same ``{"err": ...}`` shape with a stable code, never with a stack trace, and
 are audited with their outcome, row count and duration. A call that lost its
 database connection runs again on a fresh one; when the database is down,
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -47,6 +49,15 @@ def text_answer(text: str, rows: int | None = None) -> ToolAnswer:
     return ToolAnswer(content=[types.TextContent(type="text", text=text)], rows=rows)
 
 
+# The SQL fingerprint the guard computed for this call, for its log line and metrics.
+_sql_fingerprint: ContextVar[str | None] = ContextVar("zava_sql_fingerprint", default=None)
+
+
+def note_sql_fingerprint(fingerprint: str) -> None:
+    """Tell telemetry the fingerprint of the SQL this call runs (the guard made it)."""
+    _sql_fingerprint.set(fingerprint)
+
+
 def invoke(
     tool: str,
     arguments: dict[str, Any],
@@ -58,6 +69,7 @@ def invoke(
     started = time.perf_counter()
     answer: ToolAnswer | None = None
     error: ZavaError | None = None
+    _sql_fingerprint.set(None)
     try:
         answer = in_caller_context(action)
     except DatabaseDown:
@@ -125,7 +137,9 @@ def _record(
         )
     except Exception:  # the audit must never turn an answer into a failure
         logger.exception("could not write the audit row for %s", tool)
-    observed = observe_tool_call(tool, arguments, outcome, rows, duration_ms, error)
+    observed = observe_tool_call(
+        tool, arguments, outcome, rows, duration_ms, error, fingerprint=_sql_fingerprint.get()
+    )
     logger.info(
         "tool call %s: %s",
         tool,

@@ -15,7 +15,7 @@ from mcp_server import MCPToolset
 from pydantic import Field
 
 from mcp_tools.formatting import compact_result
-from mcp_tools.invocation import ToolAnswer, text_answer
+from mcp_tools.invocation import ToolAnswer, note_sql_fingerprint, text_answer
 from mcp_tools.server import tool
 from mcp_tools.sql_guard import check_query
 from retail.services.product_search import search_products
@@ -91,6 +91,7 @@ class ZavaTools(MCPToolset):
         ],
     ) -> ToolAnswer:
         checked = check_query(postgresql_query)
+        note_sql_fingerprint(checked.fingerprint)
         result = run_sales_query(checked.sql)
         return text_answer(compact_result(result), rows=len(result.rows))
 
