@@ -233,7 +233,9 @@ def test_every_request_that_reads_data_fails_cleanly_while_the_database_is_down(
             assert answer == "unavailable", name
             assert time.monotonic() - started < 5, name  # fails fast, no hang
     finally:
-        embedded_postgres.start(pgdata)
+        # pg_ctl itself: pgserver remembers the server it started and would not again.
+        log = pgdata / "restarted.log"
+        _pg_ctl(pgdata, "-w", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", str(log), "start")
 
     deadline = time.monotonic() + 30
     while _call(url, token)[0] != 200:
