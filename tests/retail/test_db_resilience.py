@@ -16,8 +16,10 @@ request must run again on a fresh connection and answer as if nothing had happen
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -96,9 +98,16 @@ def _pg_ctl(pgdata: Path, *args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def isolated_stack(tmp_path_factory):
-    """A private database cluster, seeded small, and gunicorn serving it."""
-    pgdata = tmp_path_factory.mktemp("faultpg") / "pgdata"
+def isolated_stack():
+    """A private database cluster, seeded small, and gunicorn serving it.
+
+    Not under pytest's temporary root: as root, the cluster runs as the pgserver user,
+    which must traverse its parent directories, and every pytest session that starts
+    on the machine makes that root private again.
+    """
+    home = Path(tempfile.mkdtemp(prefix="zava-faultpg-"))
+    home.chmod(0o755)
+    pgdata = home / "pgdata"
     env = {
         **os.environ,
         "ZAVA_PGDATA": str(pgdata),
@@ -112,7 +121,7 @@ def isolated_stack(tmp_path_factory):
     _manage(env, "embed_products", "-v0")
     token = _manage(env, "issue_token", SEATTLE).strip().splitlines()[-1]
     try:
-        with gunicorn_server(pgdata.parent / "gunicorn.log", env) as server:
+        with gunicorn_server(home / "gunicorn.log", env) as server:
             url = f"{server.url}/mcp"
             deadline = time.monotonic() + 60
             while _call(url, token)[0] != 200:
@@ -120,7 +129,10 @@ def isolated_stack(tmp_path_factory):
                 time.sleep(0.2)
             yield url, token, pgdata
     finally:
-        _pg_ctl(pgdata, "stop", "-m", "immediate")
+        try:
+            _pg_ctl(pgdata, "stop", "-m", "immediate")
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def _call(url: str, token: str, message: dict = CALL) -> tuple[int, dict | None]:
