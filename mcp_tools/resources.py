@@ -31,7 +31,7 @@ SCHEMA_URI = "zava://schema/{table}"
 MY_STORES_URI = "zava://stores/mine"
 
 
-def in_tenant_context(read: Callable[[], str]) -> Callable[[], Awaitable[str]]:
+def tenant_resource(read: Callable[[], str]) -> Callable[[], Awaitable[str]]:
     """``read`` as an async resource function that runs in the caller's tenant context."""
 
     def guarded() -> str:
@@ -69,14 +69,14 @@ def register() -> None:
                 "and query hints, as get_multiple_table_schemas returns them."
             ),
             mime_type="text/markdown",
-        )(in_tenant_context(partial(describe_tables, [table])))
+        )(tenant_resource(partial(describe_tables, [table])))
     mcp_server.resource(
         MY_STORES_URI,
         name="my-stores",
         title="My stores",
         description="The stores you manage (and so the only stores whose data you see).",
         mime_type="application/json",
-    )(in_tenant_context(my_stores))
+    )(tenant_resource(my_stores))
 
 
 register()

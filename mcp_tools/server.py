@@ -6,11 +6,11 @@ start-up (``McpToolsConfig.ready``), through :mod:`mcp_tools.sdk_adapter`, so th
 request pays for them (the SDK otherwise reads its own package version from disk on
 every ``initialize``).
 
-:func:`tool` makes an ``MCPToolset`` method a tool. The method validates nothing the
-schema already did and returns a :class:`~mcp_tools.invocation.ToolAnswer`; the
-decorator runs it through :func:`~mcp_tools.invocation.invoke` under the method's name
-with the arguments it was called with (defaults filled in), so no tool repeats its
-own name or rebuilds its arguments for the audit.
+:func:`tool` makes an ``MCPToolset`` method a tool. The method returns a
+:class:`~mcp_tools.invocation.ToolAnswer`; the decorator runs it through
+:func:`~mcp_tools.invocation.invoke` under the method's name with the arguments it was
+called with (defaults filled in), so no tool repeats its own name or rebuilds its
+arguments for the audit.
 """
 
 from __future__ import annotations
