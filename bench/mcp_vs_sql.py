@@ -289,9 +289,10 @@ def _free_port() -> int:
 class Server:
     """gunicorn as ``make serve`` runs it, on a free port, in its own process group."""
 
-    def __init__(self, log_path: Path, environment: dict[str, str]) -> None:
+    def __init__(self, log_path: Path, environment: dict[str, str], root: Path = ROOT) -> None:
         self.log_path = log_path
         self.environment = environment
+        self.root = root  # the checkout whose code it serves
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
 
@@ -309,7 +310,7 @@ class Server:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command,
-                cwd=ROOT,
+                cwd=self.root,
                 env=self.environment,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

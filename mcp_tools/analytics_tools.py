@@ -1,7 +1,7 @@
 """The analytics tools: ready answers to the questions managers ask most often.
 
 Each tool validates its arguments, calls one service of ``retail.services.analytics``
-inside the caller's tenant context (through :func:`invoke`), and answers with the
+inside the caller's tenant context (``@tool`` runs it through ``invoke``), and answers with the
 report as JSON twice: as ``structuredContent`` matching the tool's output schema,
 and as text for clients that read only text. ``chart=true`` (and
 ``plot_sales_trend``) adds a PNG image. Access rules stay in PostgreSQL.
@@ -20,7 +20,7 @@ from pydantic import Field
 from pydantic_core import to_jsonable_python
 
 from mcp_tools.formatting import dumps
-from mcp_tools.invocation import ToolAnswer, invoke
+from mcp_tools.invocation import ToolAnswer
 from mcp_tools.server import tool
 from retail.services.analytics import (
     InventoryAlertsReport,
@@ -119,23 +119,19 @@ plan stock ahead of a season. {INSIGHTS}"""
 class AnalyticsTools(MCPToolset):
     """Ready analytics for one manager's stores."""
 
-    @tool(STORE_PERFORMANCE_DESCRIPTION)
+    @tool(STORE_PERFORMANCE_DESCRIPTION, output=StorePerformanceReport)
     def get_store_performance(
         self,
         period: PeriodArg = "last_30_days",
         store: StoreArg = None,
         as_of: AsOfArg = None,
         chart: ChartArg = False,
-    ) -> Annotated[types.CallToolResult, StorePerformanceReport]:
-        def run() -> ToolAnswer:
-            report = get_store_performance(period, store, today=_day(as_of))
-            draw = charts.store_performance_chart if chart else None
-            return _answer(report, rows=len(report.stores), draw=draw)
+    ) -> ToolAnswer:
+        report = get_store_performance(period, store, today=_day(as_of))
+        draw = charts.store_performance_chart if chart else None
+        return _answer(report, rows=len(report.stores), draw=draw)
 
-        arguments = {"period": period, "store": store, "as_of": as_of, "chart": chart}
-        return invoke("get_store_performance", arguments, run)
-
-    @tool(TOP_PRODUCTS_DESCRIPTION)
+    @tool(TOP_PRODUCTS_DESCRIPTION, output=TopProductsReport)
     def get_top_products(
         self,
         period: PeriodArg = "last_30_days",
@@ -147,23 +143,12 @@ class AnalyticsTools(MCPToolset):
         limit: Annotated[int, Field(description="How many products.", ge=1, le=100)] = 10,
         as_of: AsOfArg = None,
         chart: ChartArg = False,
-    ) -> Annotated[types.CallToolResult, TopProductsReport]:
-        def run() -> ToolAnswer:
-            report = get_top_products(period, by, category, limit, today=_day(as_of))
-            draw = charts.top_products_chart if chart and report.products else None
-            return _answer(report, rows=len(report.products), draw=draw)
+    ) -> ToolAnswer:
+        report = get_top_products(period, by, category, limit, today=_day(as_of))
+        draw = charts.top_products_chart if chart and report.products else None
+        return _answer(report, rows=len(report.products), draw=draw)
 
-        arguments = {
-            "period": period,
-            "by": by,
-            "category": category,
-            "limit": limit,
-            "as_of": as_of,
-            "chart": chart,
-        }
-        return invoke("get_top_products", arguments, run)
-
-    @tool(SALES_TREND_DESCRIPTION)
+    @tool(SALES_TREND_DESCRIPTION, output=SalesTrendReport)
     def get_sales_trend(
         self,
         period: PeriodArg = "last_90_days",
@@ -171,20 +156,20 @@ class AnalyticsTools(MCPToolset):
         category: CategoryArg = None,
         as_of: AsOfArg = None,
         chart: ChartArg = False,
-    ) -> Annotated[types.CallToolResult, SalesTrendReport]:
-        return _sales_trend("get_sales_trend", period, granularity, category, as_of, chart=chart)
+    ) -> ToolAnswer:
+        return _sales_trend(period, granularity, category, as_of, chart=chart)
 
-    @tool(PLOT_TREND_DESCRIPTION)
+    @tool(PLOT_TREND_DESCRIPTION, output=SalesTrendReport)
     def plot_sales_trend(
         self,
         period: PeriodArg = "last_90_days",
         granularity: Granularity = "week",
         category: CategoryArg = None,
         as_of: AsOfArg = None,
-    ) -> Annotated[types.CallToolResult, SalesTrendReport]:
-        return _sales_trend("plot_sales_trend", period, granularity, category, as_of, chart=True)
+    ) -> ToolAnswer:
+        return _sales_trend(period, granularity, category, as_of, chart=True)
 
-    @tool(INVENTORY_DESCRIPTION)
+    @tool(INVENTORY_DESCRIPTION, output=InventoryAlertsReport)
     def get_inventory_alerts(
         self,
         threshold_days: Annotated[
@@ -208,55 +193,30 @@ class AnalyticsTools(MCPToolset):
                 max_length=10,
             ),
         ] = None,
-    ) -> Annotated[types.CallToolResult, InventoryAlertsReport]:
-        def run() -> ToolAnswer:
-            report = get_inventory_alerts(
-                threshold_days, store, window_days=window_days, limit=limit, today=_day(as_of)
-            )
-            return _answer(report, rows=len(report.alerts))
+    ) -> ToolAnswer:
+        report = get_inventory_alerts(
+            threshold_days, store, window_days=window_days, limit=limit, today=_day(as_of)
+        )
+        return _answer(report, rows=len(report.alerts))
 
-        arguments = {
-            "threshold_days": threshold_days,
-            "store": store,
-            "window_days": window_days,
-            "limit": limit,
-            "as_of": as_of,
-        }
-        return invoke("get_inventory_alerts", arguments, run)
-
-    @tool(SEASONALITY_DESCRIPTION)
+    @tool(SEASONALITY_DESCRIPTION, output=SeasonalityReport)
     def get_category_seasonality(
         self,
         category: CategoryArg = None,
         as_of: AsOfArg = None,
         chart: ChartArg = False,
-    ) -> Annotated[types.CallToolResult, SeasonalityReport]:
-        def run() -> ToolAnswer:
-            report = get_category_seasonality(category, today=_day(as_of))
-            draw = charts.seasonality_chart if chart and report.shape else None
-            return _answer(report, rows=len(report.years), draw=draw)
-
-        arguments = {"category": category, "as_of": as_of, "chart": chart}
-        return invoke("get_category_seasonality", arguments, run)
+    ) -> ToolAnswer:
+        report = get_category_seasonality(category, today=_day(as_of))
+        draw = charts.seasonality_chart if chart and report.shape else None
+        return _answer(report, rows=len(report.years), draw=draw)
 
 
 def _sales_trend(
-    name: str,
-    period: str,
-    granularity: str,
-    category: str | None,
-    as_of: str | None,
-    *,
-    chart: bool,
-) -> types.CallToolResult:
-    def run() -> ToolAnswer:
-        report = get_sales_trend(period, granularity, category, today=_day(as_of))
-        draw = charts.sales_trend_chart if chart else None
-        return _answer(report, rows=len(report.points), draw=draw)
-
-    arguments = {"period": period, "granularity": granularity, "category": category}
-    arguments |= {"as_of": as_of, "chart": chart}
-    return invoke(name, arguments, run)
+    period: str, granularity: str, category: str | None, as_of: str | None, *, chart: bool
+) -> ToolAnswer:
+    report = get_sales_trend(period, granularity, category, today=_day(as_of))
+    draw = charts.sales_trend_chart if chart else None
+    return _answer(report, rows=len(report.points), draw=draw)
 
 
 def _day(as_of: str | None) -> date | None:

@@ -3,12 +3,15 @@
 django-mcp-server's own view builds an SDK session manager, an event loop and two
 thread hops for every request, and answers GET with 406. This view speaks the same
 protocol directly: it parses the JSON-RPC envelope with the SDK's own types, answers
-``initialize``, ``ping`` and ``tools/list`` from data built once, and runs tools
-synchronously on the request thread, inside the tenant context the middleware
-opened. Other methods (resources, prompts) go to the SDK's handlers.
+``initialize``, ``ping`` and ``tools/list`` from data built once (no database), and
+runs tools synchronously on the request thread, each in a tenant context of its own
+(:mod:`mcp_tools.invocation`). Other methods (resources, prompts) go to the SDK's
+handlers; a resource read opens its own tenant context the same way, prompts read no
+data. When the database is down, a tool call or resource read answers 503 with
+``Retry-After``.
 
-Authentication and the Origin check happen before this view, in
-:mod:`mcp_tools.middleware`.
+Authentication, the Origin check and rate limiting happen before this view, for
+every POST, in :mod:`mcp_tools.middleware`.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from django.views.decorators.csrf import csrf_exempt
 from mcp import types
 from mcp.server.fastmcp.exceptions import FastMCPError
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
-from mcp_server.djangomcp import _ToolsetMethodCaller
 from pydantic import ValidationError
 
-from mcp_tools import server
+from mcp_tools import sdk_adapter, server
 from mcp_tools.invocation import ToolAnswer, invoke
+from mcp_tools.middleware import database_unavailable
+from retail.db_resilience import DatabaseDown
 from retail.errors import InvalidInput
 
 logger = logging.getLogger("zava.mcp")
@@ -160,19 +164,24 @@ class McpEndpointView(View):
 
     def _dispatch(self, request: HttpRequest, request_id: str | int, parsed: Any) -> HttpResponse:
         if isinstance(parsed, types.CallToolRequest):
-            return _result(request_id, _call_tool(request, parsed.params))
+            try:
+                return _result(request_id, _call_tool(request, parsed.params))
+            except DatabaseDown:
+                return database_unavailable()
         if isinstance(parsed, types.PingRequest):
             return _result(request_id, types.EmptyResult())
         if isinstance(parsed, types.InitializeRequest):
             return _result(request_id, _initialize(parsed.params))
         if isinstance(parsed, types.ListToolsRequest):
             return _result(request_id, _tools_list_result())
-        handler = server.server()._mcp_server.request_handlers.get(type(parsed))
+        handler = sdk_adapter.request_handler(type(parsed))
         if handler is None:
             return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}")
         try:
             outcome = async_to_sync(handler)(parsed)
         except FastMCPError as exc:  # a resource that failed to read: our messages are safe
+            if sdk_adapter.original_error(exc, DatabaseDown) is not None:
+                return database_unavailable()
             return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500])
         except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments
             unknown = isinstance(parsed, types.ReadResourceRequest)
@@ -206,24 +215,19 @@ def _initialization_options() -> Any:
 
 def _call_tool(request: HttpRequest, params: types.CallToolRequestParams) -> types.CallToolResult:
     """Validate the arguments with the tool's own model and run it on this thread."""
-    tool = server.server()._tool_manager.get_tool(params.name)
+    tool = sdk_adapter.find_tool(params.name)
     if tool is None:
         known = ", ".join(t.name for t in server.tool_list())
         error = InvalidInput(f"Unknown tool {params.name[:64]!r}. Tools: {known}.", reason="tool")
         return _refuse(params, error)
-    metadata = tool.fn_metadata
     try:
-        arguments = metadata.arg_model.model_validate(
-            metadata.pre_parse_json(params.arguments or {})
-        ).model_dump_one_level()
+        arguments = sdk_adapter.validated_arguments(tool, params.arguments or {})
     except ValidationError as exc:
         error = InvalidInput(f"Invalid arguments: {_summarise(exc)}", reason="arguments")
         return _refuse(params, error)
-    caller = tool.fn
-    if not isinstance(caller, _ToolsetMethodCaller):
-        raise TypeError(f"Tool {tool.name} is not an MCPToolset method.")
-    toolset = caller.class_(context=None, request=request)
-    return getattr(toolset, caller.method_name)(**arguments)
+    found = sdk_adapter.toolset_method(tool)
+    toolset = found.toolset(context=None, request=request)
+    return getattr(toolset, found.method_name)(**arguments)
 
 
 def _refuse(params: types.CallToolRequestParams, error: InvalidInput) -> types.CallToolResult:

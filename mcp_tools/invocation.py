@@ -1,30 +1,35 @@
 """Running one tool call: tenant context, typed errors, audit and a log line.
 
-Every tool goes through :func:`invoke`, so they all answer errors in the same
-``{"err": ...}`` shape with a stable code, never with a stack trace, and every call
-is audited with its outcome, row count and duration.
+Every tool goes through :func:`invoke` (the ``@tool`` decorator calls it), so they
+all run in a tenant context of their own for the authenticated caller, answer errors
+in the same ``{"err": ...}`` shape with a stable code, never with a stack trace, and
+are audited with their outcome, row count and duration. A call that lost its
+database connection runs again on a fresh one; when the database is down,
+:class:`~retail.db_resilience.DatabaseDown` goes up to the endpoint, which answers 503.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mcp import types
 
 from mcp_tools.caller import current_caller
 from mcp_tools.formatting import error_payload
 from mcp_tools.telemetry import observe_tool_call
+from retail.db_resilience import DatabaseDown, in_tenant_context
 from retail.errors import ErrorCode, InternalFailure, NotAuthorized, ZavaError
 from retail.models import Outcome
 from retail.services.audit import tool_call_record
-from retail.tenancy import active_context, tenant_context
+from retail.tenancy import active_context
 
 logger = logging.getLogger("zava.mcp")
+T = TypeVar("T")
 
 OUTCOMES = {
     ErrorCode.VALIDATION: Outcome.REFUSED,
@@ -44,6 +49,15 @@ def text_answer(text: str, rows: int | None = None) -> ToolAnswer:
     return ToolAnswer(content=[types.TextContent(type="text", text=text)], rows=rows)
 
 
+# The SQL fingerprint the guard computed for this call, for its log line and metrics.
+_sql_fingerprint: ContextVar[str | None] = ContextVar("zava_sql_fingerprint", default=None)
+
+
+def note_sql_fingerprint(fingerprint: str) -> None:
+    """Tell telemetry the fingerprint of the SQL this call runs (the guard made it)."""
+    _sql_fingerprint.set(fingerprint)
+
+
 def invoke(
     tool: str,
     arguments: dict[str, Any],
@@ -55,9 +69,12 @@ def invoke(
     started = time.perf_counter()
     answer: ToolAnswer | None = None
     error: ZavaError | None = None
+    _sql_fingerprint.set(None)
     try:
-        with caller_context():
-            answer = action()
+        answer = in_caller_context(action)
+    except DatabaseDown:
+        logger.warning("tool %s: the database is down", tool, extra={"tool": tool})
+        raise
     except ZavaError as exc:
         error = exc
     except Exception:
@@ -81,17 +98,19 @@ def invoke(
     return result
 
 
-@contextlib.contextmanager
-def caller_context() -> Iterator[None]:
-    """Use the request's tenant context, or open one for a local (stdio) caller."""
+def in_caller_context(work: Callable[[], T]) -> T:
+    """``work()`` in a tenant context of its own for the current caller (HTTP or stdio),
+    run again on a fresh connection if the connection is lost.
+
+    Inside a context that is already open (a service called from a test, say) it
+    runs there.
+    """
     if active_context() is not None:
-        yield
-        return
+        return work()
     caller = current_caller.get()
     if caller is None:
         raise NotAuthorized("No authenticated caller.")
-    with tenant_context(caller.manager_id):
-        yield
+    return in_tenant_context(caller.manager_id, work)
 
 
 def _record(
@@ -118,7 +137,9 @@ def _record(
         )
     except Exception:  # the audit must never turn an answer into a failure
         logger.exception("could not write the audit row for %s", tool)
-    observed = observe_tool_call(tool, arguments, outcome, rows, duration_ms, error)
+    observed = observe_tool_call(
+        tool, arguments, outcome, rows, duration_ms, error, fingerprint=_sql_fingerprint.get()
+    )
     logger.info(
         "tool call %s: %s",
         tool,

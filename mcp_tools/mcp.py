@@ -1,7 +1,8 @@
 """The Zava tools, registered with django-mcp-server (which autodiscovers ``mcp.py``).
 
 Names, parameters and defaults are the reference's, a compatibility contract. Each
-tool is a few lines: validate, call the service or data layer, format. Access rules
+tool is a few lines: validate, call the service or data layer, format; ``@tool``
+runs it for the caller (tenant context, typed errors, audit). Access rules
 live in PostgreSQL (row-level security); the tools add none of their own.
 """
 
@@ -10,12 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from mcp import types
 from mcp_server import MCPToolset
 from pydantic import Field
 
 from mcp_tools.formatting import compact_result
-from mcp_tools.invocation import ToolAnswer, invoke, text_answer
+from mcp_tools.invocation import ToolAnswer, note_sql_fingerprint, text_answer
 from mcp_tools.server import tool
 from mcp_tools.sql_guard import check_query
 from retail.services.product_search import search_products
@@ -80,39 +80,24 @@ class ZavaTools(MCPToolset):
                 max_length=len(VALID_TABLE_NAMES),
             ),
         ],
-    ) -> types.CallToolResult:
-        return invoke(
-            "get_multiple_table_schemas",
-            {"table_names": table_names},
-            lambda: text_answer(describe_tables(table_names)),
-        )
+    ) -> ToolAnswer:
+        return text_answer(describe_tables(table_names))
 
-    @tool(QUERY_DESCRIPTION)
+    @tool(QUERY_DESCRIPTION, echo="postgresql_query")
     def execute_sales_query(
         self,
         postgresql_query: Annotated[
             str, Field(description="A well-formed PostgreSQL query.", max_length=20_000)
         ],
-    ) -> types.CallToolResult:
-        def run() -> ToolAnswer:
-            checked = check_query(postgresql_query)
-            result = run_sales_query(checked.sql)
-            return text_answer(compact_result(result), rows=len(result.rows))
-
-        return invoke(
-            "execute_sales_query",
-            {"postgresql_query": postgresql_query},
-            run,
-            echo_query=postgresql_query,
-        )
+    ) -> ToolAnswer:
+        checked = check_query(postgresql_query)
+        note_sql_fingerprint(checked.fingerprint)
+        result = run_sales_query(checked.sql)
+        return text_answer(compact_result(result), rows=len(result.rows))
 
     @tool(DATE_DESCRIPTION)
-    def get_current_utc_date(self) -> types.CallToolResult:
-        return invoke(
-            "get_current_utc_date",
-            {},
-            lambda: text_answer(f"Current UTC Date/Time: {datetime.now(UTC).isoformat()}"),
-        )
+    def get_current_utc_date(self) -> ToolAnswer:
+        return text_answer(f"Current UTC Date/Time: {datetime.now(UTC).isoformat()}")
 
     @tool(SEARCH_DESCRIPTION)
     def semantic_search_products(
@@ -132,25 +117,14 @@ class ZavaTools(MCPToolset):
             float,
             Field(description="Minimum similarity in percent, 0-100.", ge=0, le=100),
         ] = 30.0,
-    ) -> types.CallToolResult:
-        def run() -> ToolAnswer:
-            result = search_products(
-                query=query_description,
-                max_rows=max_rows,
-                similarity_threshold=similarity_threshold,
-            )
-            empty = f"No products >= {similarity_threshold:.1f}%"
-            return text_answer(compact_result(result, empty_message=empty), rows=len(result.rows))
-
-        return invoke(
-            "semantic_search_products",
-            {
-                "query_description": query_description,
-                "max_rows": max_rows,
-                "similarity_threshold": similarity_threshold,
-            },
-            run,
+    ) -> ToolAnswer:
+        result = search_products(
+            query=query_description,
+            max_rows=max_rows,
+            similarity_threshold=similarity_threshold,
         )
+        empty = f"No products >= {similarity_threshold:.1f}%"
+        return text_answer(compact_result(result, empty_message=empty), rows=len(result.rows))
 
 
 # Further toolsets, resources and prompts register on import; django-mcp-server only

@@ -1,9 +1,11 @@
-"""Per-request identity and tenant context for the MCP endpoint.
+"""Per-request identity for the MCP endpoint: Origin check, bearer token, rate limit.
 
-Runs before the view, because the view's own (DRF-style) authentication would come
-too late: once the bearer token has established who is asking, the whole request,
-tool calls included, runs inside that manager's tenant context on the tenant
-connection. Requests to other paths pass through untouched.
+Runs before the view for every POST to the endpoint, because the view's own
+(DRF-style) authentication would come too late. It sets the caller the token names;
+it opens no transaction. Only the work that reads tenant data (a tool call, a
+resource read) opens a tenant context for that caller, in
+:mod:`mcp_tools.invocation`; ``ping``, ``initialize``, notifications and the lists
+need none. Requests to other paths pass through untouched.
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ from django.http import HttpRequest, HttpResponse
 from mcp_tools import rate_limit
 from mcp_tools.auth import authenticate, origin_allowed, unauthorized
 from mcp_tools.caller import Caller, current_caller
-from retail.db_resilience import retry_on_connection_loss, take_connection_lost
+from retail.db_resilience import DatabaseDown, retry_on_connection_loss
 from retail.models import Outcome
 from retail.services.audit import tool_call_record
-from retail.tenancy import tenant_context
 
 logger = logging.getLogger("zava.mcp")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -46,7 +47,7 @@ class McpTenantMiddleware:
         request_id = _request_id(request)
         try:
             token = retry_on_connection_loss(lambda: authenticate(request))
-        except DatabaseError:
+        except (DatabaseError, DatabaseDown):
             return database_unavailable()
         if token is None:
             verdict = rate_limit.check_failed_auth(request)
@@ -61,17 +62,8 @@ class McpTenantMiddleware:
         caller = Caller(manager_id=token.manager_id, token_id=token.token_id, request_id=request_id)
         request.zava_caller = caller
         reset = current_caller.set(caller)
-
-        def serve() -> HttpResponse:
-            with tenant_context(token.manager_id):
-                return self.get_response(request)
-
         try:
-            # Every MCP request only reads, so a request that lost its connection
-            # can safely run again on a fresh one.
-            response = retry_on_connection_loss(serve, lost=lambda _: take_connection_lost())
-        except DatabaseError:
-            return database_unavailable()
+            response = self.get_response(request)
         finally:
             current_caller.reset(reset)
         response["X-Request-ID"] = request_id

@@ -1,13 +1,13 @@
 """MCP resources: each retail table's documentation, and the caller's own stores.
 
 Both depend on who asks (the documentation lists the caller's store names), so they
-must be read inside the caller's tenant context, on the connection it opened. FastMCP
-calls a synchronous resource function on its event-loop thread, which under the
-endpoint's ``async_to_sync`` fallback is another thread with another connection and
-no tenant context. So each resource here is async and hops back with asgiref's
-thread-sensitive ``sync_to_async``: over HTTP that runs on the request thread inside
-the context the middleware opened; over stdio, :func:`caller_context` opens one for
-the operator-given manager.
+are read inside a tenant context of their own for the caller
+(:func:`~mcp_tools.invocation.in_caller_context`, which also runs the read again on a
+fresh connection if the connection is lost). FastMCP calls a synchronous resource
+function on its event-loop thread, which under the endpoint's ``async_to_sync`` is
+another thread with another connection. So each resource here is async and hops
+back with asgiref's thread-sensitive ``sync_to_async``: over HTTP that runs on the
+request thread, like a tool; over stdio, on the command's thread.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from asgiref.sync import sync_to_async
 from mcp_server import mcp_server
 
 from mcp_tools.formatting import dumps
-from mcp_tools.invocation import caller_context
+from mcp_tools.invocation import in_caller_context
 from retail.errors import InternalFailure, ZavaError
 from retail.services.analytics.scope import visible_stores
 from retail.services.table_docs import TABLES, VALID_TABLE_NAMES, describe_tables
@@ -31,15 +31,14 @@ SCHEMA_URI = "zava://schema/{table}"
 MY_STORES_URI = "zava://stores/mine"
 
 
-def in_tenant_context(read: Callable[[], str]) -> Callable[[], Awaitable[str]]:
+def tenant_resource(read: Callable[[], str]) -> Callable[[], Awaitable[str]]:
     """``read`` as an async resource function that runs in the caller's tenant context."""
 
     def guarded() -> str:
         try:
-            with caller_context():
-                return read()
+            return in_caller_context(read)
         except ZavaError:
-            raise  # typed, client-safe messages
+            raise  # typed, client-safe messages (DatabaseDown: the endpoint answers 503)
         except Exception:
             logger.exception("resource read failed unexpectedly")
             raise InternalFailure(
@@ -70,14 +69,14 @@ def register() -> None:
                 "and query hints, as get_multiple_table_schemas returns them."
             ),
             mime_type="text/markdown",
-        )(in_tenant_context(partial(describe_tables, [table])))
+        )(tenant_resource(partial(describe_tables, [table])))
     mcp_server.resource(
         MY_STORES_URI,
         name="my-stores",
         title="My stores",
         description="The stores you manage (and so the only stores whose data you see).",
         mime_type="application/json",
-    )(in_tenant_context(my_stores))
+    )(tenant_resource(my_stores))
 
 
 register()

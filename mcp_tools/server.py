@@ -1,19 +1,31 @@
-"""The MCP server object: django-mcp-server's FastMCP, finished for production.
+"""The MCP server: django-mcp-server's FastMCP, finished for production, and ``@tool``.
 
 django-mcp-server registers the tools from ``mcp_tools/mcp.py`` but offers no way to
-set annotations, a server version or instructions. This module sets them once at
-start-up (``McpToolsConfig.ready``) on the SDK objects it exposes, so that no
-request pays for them (the SDK otherwise reads its own package version from disk
-on every ``initialize``).
+set annotations, a server version or instructions. :func:`configure` sets them once at
+start-up (``McpToolsConfig.ready``), through :mod:`mcp_tools.sdk_adapter`, so that no
+request pays for them (the SDK otherwise reads its own package version from disk on
+every ``initialize``).
+
+:func:`tool` makes an ``MCPToolset`` method a tool. The method returns a
+:class:`~mcp_tools.invocation.ToolAnswer`; the decorator runs it through
+:func:`~mcp_tools.invocation.invoke` under the method's name with the arguments it was
+called with (defaults filled in), so no tool repeats its own name or rebuilds its
+arguments for the audit.
 """
 
 from __future__ import annotations
 
+import inspect
+import types as pytypes
+from collections.abc import Callable
+from typing import Annotated, Any
+
 from mcp import types
 from mcp.server.fastmcp import FastMCP
-from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.models import InitializationOptions
-from mcp_server import mcp_server
+
+from mcp_tools import sdk_adapter
+from mcp_tools.invocation import ToolAnswer, invoke
 
 SERVER_VERSION = "0.1.0"
 INSTRUCTIONS = """Zava retail analytics for one manager's stores (Zava is a DIY and
@@ -28,7 +40,7 @@ tools return; the data you see is limited to your stores."""
 
 
 def server() -> FastMCP:
-    return mcp_server
+    return sdk_adapter.server()
 
 
 READ_ONLY = types.ToolAnnotations(
@@ -36,40 +48,100 @@ READ_ONLY = types.ToolAnnotations(
 )
 
 
-def tool(description: str, *, annotations: types.ToolAnnotations = READ_ONLY):
-    """Mark an MCPToolset method with the description and annotations MCP clients see."""
+class ToolMethod:
+    """An ``MCPToolset`` method made a tool by :func:`tool`.
 
-    def mark(method):
-        method.zava_description = description
-        method.zava_annotations = annotations
-        return method
+    Bound to a toolset it is an ordinary method (django-mcp-server registers methods),
+    whose signature is the method's own parameters and ``CallToolResult`` (annotated
+    with the output model, if any), which the SDK turns into the input and output
+    schemas. The signature is a class-level property so that asgiref's
+    ``sync_to_async``, which copies a wrapped method's ``__dict__``, does not carry
+    the unbound form (with ``self``) along.
+    """
 
-    return mark
+    def __init__(
+        self,
+        method: Callable[..., ToolAnswer],
+        *,
+        description: str,
+        annotations: types.ToolAnnotations,
+        output: type | None,
+        echo: str | None,
+    ) -> None:
+        self.method = method
+        self.__name__ = self.name = method.__name__
+        self.__qualname__ = method.__qualname__
+        self.__module__ = method.__module__
+        self.__doc__ = description
+        self.zava_description = description
+        self.zava_annotations = annotations
+        returns = (
+            types.CallToolResult if output is None else Annotated[types.CallToolResult, output]
+        )
+        signature = inspect.signature(method, eval_str=True)
+        self._signature = signature.replace(return_annotation=returns)
+        if echo is not None and echo not in signature.parameters:
+            raise TypeError(f"Tool {self.name} has no parameter {echo!r} to echo.")
+        self.echo = echo
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return self._signature
+
+    def __get__(self, toolset: object, owner: type | None = None) -> Any:
+        return self if toolset is None else pytypes.MethodType(self, toolset)
+
+    def __call__(self, toolset: object, *args: Any, **kwargs: Any) -> types.CallToolResult:
+        bound = self._signature.bind(toolset, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(list(bound.arguments.items())[1:])  # all but the toolset
+        echo_query = arguments[self.echo] if self.echo else None
+        return invoke(
+            self.name, arguments, lambda: self.method(toolset, **arguments), echo_query=echo_query
+        )
+
+
+def tool(
+    description: str,
+    *,
+    output: type | None = None,
+    echo: str | None = None,
+    annotations: types.ToolAnnotations = READ_ONLY,
+) -> Callable[[Callable[..., ToolAnswer]], ToolMethod]:
+    """Make an MCPToolset method a tool, with the description and annotations MCP
+    clients see, ``output`` (a pydantic model) as its output schema, and ``echo``, the
+    parameter whose text error answers repeat (the reference's ``"q"``)."""
+
+    def make(method: Callable[..., ToolAnswer]) -> ToolMethod:
+        return ToolMethod(
+            method, description=description, annotations=annotations, output=output, echo=echo
+        )
+
+    return make
 
 
 def configure() -> None:
     """Descriptions, titles and annotations on the registered tools; server metadata."""
-    for registered in mcp_server._tool_manager.list_tools():  # no public hook exists
-        caller = registered.fn
-        method = getattr(getattr(caller, "class_", None), getattr(caller, "method_name", ""), None)
-        description = getattr(method, "zava_description", None)
-        if description is None:
+    changed = sdk_adapter.problems()
+    if changed:
+        raise RuntimeError("django-mcp-server or the MCP SDK changed: " + "; ".join(changed))
+    for registered in sdk_adapter.registered_tools():
+        found = sdk_adapter.toolset_method(registered)
+        method = getattr(found.toolset, found.method_name, None)
+        if not isinstance(method, ToolMethod):
             raise RuntimeError(f"Tool {registered.name} has no @tool(description=...).")
-        registered.description = description
+        registered.description = method.zava_description
         registered.title = registered.name.replace("_", " ").capitalize()
         registered.annotations = method.zava_annotations
-    lowlevel = mcp_server._mcp_server
-    lowlevel.version = SERVER_VERSION
-    lowlevel.instructions = INSTRUCTIONS
+    sdk_adapter.set_server_info(version=SERVER_VERSION, instructions=INSTRUCTIONS)
 
 
 def initialization_options() -> InitializationOptions:
-    return mcp_server._mcp_server.create_initialization_options(NotificationOptions(), {})
+    return sdk_adapter.initialization_options()
 
 
 def tool_list() -> list[types.Tool]:
     """The tools as MCP describes them, in a stable order."""
-    tools = mcp_server._tool_manager.list_tools()
     return [
         types.Tool(
             name=tool.name,
@@ -79,5 +151,5 @@ def tool_list() -> list[types.Tool]:
             outputSchema=tool.output_schema,
             annotations=tool.annotations,
         )
-        for tool in sorted(tools, key=lambda t: t.name)
+        for tool in sorted(sdk_adapter.registered_tools(), key=lambda t: t.name)
     ]

@@ -7,10 +7,16 @@ retail tables: other statements, data-modifying CTEs, row locks, catalog reads, 
 functions that sleep, read files, change settings or probe the server.
 
 It parses with PostgreSQL's own parser (pglast), so comments, quoting and dollar
-strings cannot make it see a different statement from the one the server runs. It
+strings cannot make it see a different statement from the one the server runs (the
+text is parsed to JSON first, so that a tree too deep to build is refused before
+pglast builds it in C). It
 walks every node of the tree and checks allow-lists (node kinds, tables, functions,
 types), so a construct it does not know is refused rather than let through. It is
 pure: no database access, no Django.
+
+It also gives the query's pglast fingerprint (constants and whitespace do not change
+it), on the accepted query and on a refusal that got past the parser, so that logs
+and metrics group query shapes without parsing the text again.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pglast.parser import ParseError, fingerprint, parse_sql_json
 
 from retail.errors import InvalidInput
 
-__all__ = ["CheckedQuery", "QueryRejected", "RejectionReason", "check_query"]
+__all__ = ["UNPARSED", "CheckedQuery", "QueryRejected", "RejectionReason", "check_query"]
 
 DEFAULT_MAX_LENGTH = 20_000
 # Nesting levels of PostgreSQL's JSON parse tree: an operator chain costs about two
@@ -220,14 +226,24 @@ class RejectionReason(StrEnum):
     DISALLOWED_SYNTAX = "disallowed_syntax"
 
 
+# Refusals that happen before (or instead of) a successful parse: no fingerprint.
+UNPARSED = frozenset(
+    {RejectionReason.EMPTY, RejectionReason.TOO_LONG, RejectionReason.SYNTAX_ERROR}
+)
+
+
 class QueryRejected(InvalidInput):
-    """A query the guard refuses; the message says why and is safe to show a client."""
+    """A query the guard refuses; the message says why and is safe to show a client.
+
+    ``fingerprint`` is set when the text parsed before it was refused.
+    """
 
     reason: RejectionReason
 
     def __init__(self, message: str, *, reason: RejectionReason) -> None:
         super().__init__(message, reason=reason)
         self.reason = reason
+        self.fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -245,9 +261,21 @@ def check_query(sql: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> CheckedQue
     ``CheckedQuery.sql`` is exactly the text that was parsed and must be what runs.
     """
     text = _prepare(sql, max_length)
-    statement = _parse_single_select(text)
-    relations = _TreeChecker().check(statement)
+    try:
+        statement = _parse_single_select(text)
+        relations = _TreeChecker().check(statement)
+    except QueryRejected as rejected:
+        if rejected.reason not in UNPARSED:
+            rejected.fingerprint = _fingerprint(text)
+        raise
     return CheckedQuery(sql=text, relations=relations, fingerprint=fingerprint(text))
+
+
+def _fingerprint(text: str) -> str | None:
+    try:
+        return fingerprint(text)
+    except ParseError:
+        return None
 
 
 def _prepare(sql: object, max_length: int) -> str:

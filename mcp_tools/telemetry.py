@@ -2,9 +2,10 @@
 
 SQL reaches the logs only as a pglast fingerprint (constants and whitespace do not
 change it, so one query shape groups across managers) plus the start of the text.
-Text the parser never accepted (empty, too long, NUL, syntax error) gets a SHA-256
-prefix instead. Recomputing the fingerprint here costs about 10 µs and keeps the
-guard's API untouched.
+The fingerprint is the SQL guard's (``CheckedQuery.fingerprint``, or
+``QueryRejected.fingerprint`` for a query refused after it parsed), handed over by
+the tool; nothing here parses SQL again. Text the parser never accepted (empty, too
+long, NUL, syntax error) gets a SHA-256 prefix instead.
 
 Slow calls (``ZAVA_SLOW_QUERY_MS``) get a WARNING with that fingerprint and the
 duration. No EXPLAIN: it would plan the query a second time on the path that is
@@ -14,16 +15,14 @@ PostgreSQL's auto_explain with the same threshold and join on the fingerprint.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
 from django.conf import settings
-from pglast.parser import ParseError, fingerprint
 
-from mcp_tools import server
+from mcp_tools import sdk_adapter
 from mcp_tools.caller import current_caller
-from mcp_tools.sql_guard import DEFAULT_MAX_LENGTH, QueryRejected, RejectionReason
+from mcp_tools.sql_guard import QueryRejected
 from retail.errors import ErrorCode, ZavaError
 from zava.observability import metrics
 from zava.observability.logs import sql_digest
@@ -32,24 +31,18 @@ logger = logging.getLogger("zava.mcp.slow")
 
 SQL_TOOL = "execute_sales_query"
 SQL_ARGUMENT = "postgresql_query"
-# Refusals that happen before (or instead of) a successful parse.
-UNPARSED = frozenset(
-    {RejectionReason.EMPTY, RejectionReason.TOO_LONG, RejectionReason.SYNTAX_ERROR}
-)
 UNKNOWN_TOOL = "(unknown)"
 
 
-def sql_log_fields(sql: Any, error: ZavaError | None = None) -> dict[str, Any]:
+def sql_log_fields(sql: Any, fingerprint: str | None = None) -> dict[str, Any]:
     """``sql_fingerprint`` (or ``sql_hash``) and ``sql``, the start of the text."""
     if not isinstance(sql, str):
         return {}
     text = sql.strip()
     fields: dict[str, Any] = {}
-    parsed_before = not (isinstance(error, QueryRejected) and error.reason in UNPARSED)
-    if parsed_before and text and len(text) <= DEFAULT_MAX_LENGTH and "\x00" not in text:
-        with contextlib.suppress(ParseError, UnicodeError):
-            fields["sql_fingerprint"] = fingerprint(text)
-    if "sql_fingerprint" not in fields:
+    if fingerprint:
+        fields["sql_fingerprint"] = fingerprint
+    else:
         fields["sql_hash"] = sql_digest(text)
     limit = settings.ZAVA_LOG_SQL_CHARS
     if limit > 0:
@@ -64,13 +57,16 @@ def observe_tool_call(
     rows: int | None,
     duration_ms: float,
     error: ZavaError | None,
+    *,
+    fingerprint: str | None = None,
 ) -> dict[str, Any]:
     """Count and time the call, warn when slow; return extra fields for its log line.
 
+    ``fingerprint`` is the SQL guard's for the query the call ran, if it got that far.
     Never raises: telemetry must not turn an answer into a failure.
     """
     try:
-        return _observe(tool, arguments, outcome, rows, duration_ms, error)
+        return _observe(tool, arguments, outcome, rows, duration_ms, error, fingerprint)
     except Exception:
         logger.exception("could not record metrics for tool call %s", tool[:100])
         return {}
@@ -83,8 +79,9 @@ def _observe(
     rows: int | None,
     duration_ms: float,
     error: ZavaError | None,
+    fingerprint: str | None,
 ) -> dict[str, Any]:
-    label = tool if server.server()._tool_manager.get_tool(tool) is not None else UNKNOWN_TOOL
+    label = tool if sdk_adapter.find_tool(tool) is not None else UNKNOWN_TOOL
     seconds = duration_ms / 1000
     metrics.TOOL_CALLS.labels(tool=label, outcome=str(outcome)).inc()
     metrics.TOOL_LATENCY.labels(tool=label).observe(seconds)
@@ -93,7 +90,9 @@ def _observe(
 
     fields: dict[str, Any] = {}
     if label == SQL_TOOL:
-        fields = sql_log_fields(arguments.get(SQL_ARGUMENT), error)
+        if fingerprint is None and isinstance(error, QueryRejected):
+            fingerprint = error.fingerprint
+        fields = sql_log_fields(arguments.get(SQL_ARGUMENT), fingerprint)
         if error is None or error.code != ErrorCode.VALIDATION:
             metrics.QUERY_LATENCY.labels(outcome=str(outcome)).observe(seconds)
 

@@ -1,11 +1,14 @@
-"""Riding out database restarts: retry idempotent work on connection loss, fail fast
-when the database is down.
+"""Riding out database restarts: run read-only work again on connection loss, fail
+fast when the database is down.
 
 A lost connection (server restart, network blip) is retried with a short backoff on
-a fresh connection from the pool. When the pool cannot hand out a connection at all
-within its timeout, the database is down: that is reported at once, not retried, so
-clients get a prompt, clean error and the server recovers by itself when the
-database is back.
+a fresh connection from the pool. The data layer reports it as a value, the typed
+:class:`~retail.tenant_queries.ConnectionLost` error its one tenant-SQL path raises;
+Django's own errors on the same connection are classified the same way. When the
+pool cannot hand out a connection at all within its timeout, the database is down:
+that is reported at once as :class:`DatabaseDown`, not retried, so clients get a
+prompt, clean error (503 with ``Retry-After`` over HTTP) and the server recovers by
+itself when the database is back.
 """
 
 from __future__ import annotations
@@ -14,61 +17,82 @@ import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
+from uuid import UUID
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, connections
 from psycopg_pool import PoolTimeout
 
-from retail.tenancy import TENANT_DB_ALIAS
+from retail.errors import ServiceUnavailable
+from retail.tenancy import TENANT_DB_ALIAS, tenant_context
+from retail.tenant_queries import ConnectionLost, database_error
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-LOST_FLAG = "zava_connection_lost"
+
+class DatabaseDown(ServiceUnavailable):
+    """No connection could be had at all: answer 503 now, do not retry."""
 
 
-def database_down(exc: BaseException) -> bool:
+def database_down(exc: BaseException | None) -> bool:
     """True when no connection could be had at all (as opposed to one being lost)."""
     while exc is not None:
-        if isinstance(exc, PoolTimeout):
+        if isinstance(exc, PoolTimeout | DatabaseDown):
             return True
         exc = exc.__cause__
     return False
 
 
-def mark_connection_lost(alias: str = TENANT_DB_ALIAS) -> None:
-    """Called by the data layer when a query failed because its connection broke."""
-    setattr(connections[alias], LOST_FLAG, True)
+def connection_lost(exc: BaseException) -> bool:
+    """True when ``exc`` says the connection broke, so the read may run again."""
+    if isinstance(exc, ConnectionLost | InterfaceError):
+        return True
+    if isinstance(exc, DatabaseError) and isinstance(exc.__cause__, psycopg.Error):
+        return isinstance(database_error(exc.__cause__), ConnectionLost)
+    return False
 
 
-def take_connection_lost(alias: str = TENANT_DB_ALIAS) -> bool:
-    connection = connections[alias]
-    lost = getattr(connection, LOST_FLAG, False)
-    setattr(connection, LOST_FLAG, False)
-    return lost
+def retry_on_connection_loss(work: Callable[[], T]) -> T:
+    """Run read-only ``work`` again (up to ZAVA_DB_RETRY_ATTEMPTS) after a lost connection.
 
-
-def retry_on_connection_loss(
-    work: Callable[[], T], *, lost: Callable[[T], bool] = lambda result: False
-) -> T:
-    """Run idempotent ``work`` again (up to ZAVA_DB_RETRY_ATTEMPTS) after a lost connection.
-
-    ``lost(result)`` tells whether work that returned normally still met a broken
-    connection (tools turn errors into answers instead of raising).
+    Raises :class:`DatabaseDown` when no connection can be had; after the last
+    attempt, the last error as it was.
     """
     attempts = settings.ZAVA_DB_RETRY_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
-            result = work()
-        except (DatabaseError, InterfaceError) as exc:
-            if database_down(exc) or attempt == attempts:
+            return work()
+        except (DatabaseError, InterfaceError, ConnectionLost) as exc:
+            if database_down(exc):
+                raise DatabaseDown("The database is unavailable right now; retry shortly.") from exc
+            if not connection_lost(exc) or attempt == attempts:
                 raise
             logger.warning("database connection lost (%s); retrying", type(exc).__name__)
-        else:
-            if not lost(result) or attempt == attempts:
-                return result
-            logger.warning("a query lost its database connection; retrying the request")
         for alias in (DEFAULT_DB_ALIAS, TENANT_DB_ALIAS):
             connections[alias].close_if_unusable_or_obsolete()
         time.sleep(settings.ZAVA_DB_RETRY_BACKOFF_MS / 1000 * 3 ** (attempt - 1))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def in_tenant_context(manager_id: UUID, work: Callable[[], T]) -> T:
+    """``work()`` in a tenant context of its own for ``manager_id``, opened again on a
+    fresh connection if the connection is lost (tenant work only reads).
+
+    A connection still lost after the last attempt is :class:`ConnectionLost`; no
+    connection at all is :class:`DatabaseDown`.
+    """
+
+    def attempt() -> T:
+        with tenant_context(manager_id):
+            return work()
+
+    try:
+        return retry_on_connection_loss(attempt)
+    except (DatabaseError, InterfaceError) as exc:
+        if connection_lost(exc):
+            raise ConnectionLost(
+                "The database is not reachable right now. Try again shortly."
+            ) from exc
+        raise

@@ -1,10 +1,16 @@
-"""Running one model-written SELECT inside the open tenant context.
+"""Tenant SQL: the one path by which tools, resources and services read tenant data.
 
-The SQL guard has already accepted the text; this layer does not rely on it. It
-runs the statement with PostgreSQL's extended protocol (pipeline mode), which
-accepts exactly one statement, wraps it in a row limit so that PostgreSQL never
-produces more than the cap, stops collecting at a byte budget, and turns database
-errors into typed, client-safe errors.
+:func:`tenant_cursor` is the only way in: a psycopg cursor on the connection of the
+open tenant context (so row-level security decides every row), and the only place
+that turns a psycopg failure into a typed, client-safe error. A failure that means
+"the connection is gone" comes back as :class:`ConnectionLost`, which tells the code
+that opened the context (``retail.db_resilience``) that the read may run again on a
+fresh connection; no flag is left on the connection for anyone to read later.
+
+:func:`run_select` runs one model-written SELECT that the SQL guard accepted; this
+layer does not rely on the guard. It uses PostgreSQL's extended protocol (pipeline
+mode), which accepts exactly one statement, wraps it in a row limit so that
+PostgreSQL never produces more than the cap, and stops collecting at a byte budget.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -20,9 +28,9 @@ from uuid import UUID
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.rows import RowFactory
 from psycopg.types.json import JsonbLoader
 
-from retail.db_resilience import mark_connection_lost
 from retail.errors import (
     DatabaseFailure,
     NotAuthorized,
@@ -39,6 +47,25 @@ UNAVAILABLE_CLASSES = {"08", "53", "58"}
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 
+class ConnectionLost(ServiceUnavailable):
+    """The tenant connection broke (server restart, network): a read may run again."""
+
+
+@contextmanager
+def tenant_cursor(row_factory: RowFactory[Any] | None = None) -> Iterator[psycopg.Cursor[Any]]:
+    """A cursor on the open tenant context's connection; failures leave it typed.
+
+    Every statement run through it is the tenant's: the role, identity and timeouts
+    of :func:`retail.tenancy.tenant_context` apply. Outside a context it refuses.
+    """
+    raw = require_context().connection.connection
+    try:
+        with raw.cursor(row_factory=row_factory) as cursor:
+            yield cursor
+    except psycopg.Error as exc:
+        raise database_error(exc) from exc
+
+
 @dataclass(frozen=True)
 class QueryResult:
     columns: list[str]
@@ -49,22 +76,17 @@ class QueryResult:
 
 def run_select(sql: str, *, max_rows: int, max_bytes: int) -> QueryResult:
     """Run ``sql`` as the tenant and return at most ``max_rows`` rows / ``max_bytes``."""
-    context = require_context()
     statement = sql.strip().rstrip(";").strip()
     # A fixed shell around the checked text: the limit reaches the planner, and the
     # extended protocol refuses anything but one statement inside it.
     wrapped = f"SELECT * FROM (\n{statement}\n) AS zava_result LIMIT {max_rows + 1}"
-    raw = context.connection.connection
-    try:
-        with raw.cursor() as cursor:
-            # Django loads jsonb as text for its own fields; tool results want values.
-            cursor.adapters.register_loader("jsonb", JsonbLoader)
-            with raw.pipeline():
-                cursor.execute(wrapped)
-            columns = [column.name for column in cursor.description or ()]
-            fetched = cursor.fetchall()
-    except psycopg.Error as exc:
-        raise _mapped(exc) from exc
+    with tenant_cursor() as cursor:
+        # Django loads jsonb as text for its own fields; tool results want values.
+        cursor.adapters.register_loader("jsonb", JsonbLoader)
+        with cursor.connection.pipeline():
+            cursor.execute(wrapped)
+        columns = [column.name for column in cursor.description or ()]
+        fetched = cursor.fetchall()
     return _collect(columns, fetched, max_rows=max_rows, max_bytes=max_bytes)
 
 
@@ -125,16 +147,12 @@ def _interval(value: timedelta) -> str:
     return f"{days} days {clock}" if days else clock
 
 
-def _mapped(exc: psycopg.Error) -> ZavaError:
-    error = database_error(exc)
-    if isinstance(error, ServiceUnavailable):
-        mark_connection_lost()  # the request may be retried on a fresh connection
-    return error
-
-
 def database_error(exc: psycopg.Error) -> ZavaError:
     """A typed error whose message is safe for the client: PostgreSQL's primary
-    message and hint only, never detail, context, connection data or a stack."""
+    message and hint only, never detail, context, connection data or a stack.
+
+    A connection that is gone (or a server that is shutting down or out of
+    resources) is :class:`ConnectionLost`: the read may run again on a new one."""
     if isinstance(exc, pg_errors.QueryCanceled):
         return QueryTimeout("The query took too long and was cancelled. Narrow it down.")
     if isinstance(exc, pg_errors.InsufficientPrivilege | pg_errors.ReadOnlySqlTransaction):
@@ -144,7 +162,7 @@ def database_error(exc: psycopg.Error) -> ZavaError:
     diag = exc.diag
     sqlstate = diag.sqlstate
     if sqlstate is None or sqlstate[:2] in UNAVAILABLE_CLASSES or sqlstate.startswith("57P"):
-        return ServiceUnavailable("The database is not reachable right now. Try again shortly.")
+        return ConnectionLost("The database is not reachable right now. Try again shortly.")
     message = diag.message_primary or "The query failed."
     if diag.message_hint:
         message += f" Hint: {diag.message_hint}"
@@ -162,24 +180,20 @@ def search_products_by_embedding(
     embedding_text: str, *, similarity_threshold: float, max_rows: int
 ) -> QueryResult:
     """Nearest products to a query vector (pgvector text form), within the threshold."""
-    raw = require_context().connection.connection
-    try:
-        with raw.cursor() as cursor:
-            # HNSW looks at ef_search candidates: 100 keeps recall@20 near 0.96 at 100k
-            # products (bench/hnsw_scale.py), for about 1 ms more than the default 40.
-            cursor.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true)", [str(max(100, 2 * max_rows))]
-            )
-            cursor.execute(_SEARCH_SQL, [embedding_text, similarity_threshold, max_rows])
-            columns = [column.name for column in cursor.description]
-            fetched = cursor.fetchall()
-    except psycopg.Error as exc:
-        raise _mapped(exc) from exc
+    with tenant_cursor() as cursor:
+        # HNSW looks at ef_search candidates: 100 keeps recall@20 near 0.96 at 100k
+        # products (bench/hnsw_scale.py), for about 1 ms more than the default 40.
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true)", [str(max(100, 2 * max_rows))]
+        )
+        cursor.execute(_SEARCH_SQL, [embedding_text, similarity_threshold, max_rows])
+        columns = [column.name for column in cursor.description or ()]
+        fetched = cursor.fetchall()
     return QueryResult(columns, [[to_json_value(value) for value in row] for row in fetched])
 
 
 def stored_embedding_models() -> list[str]:
     """Model names of the stored vectors, read as the tenant (cheap: a handful of rows)."""
-    with require_context().cursor() as cursor:
+    with tenant_cursor() as cursor:
         cursor.execute("SELECT DISTINCT model_name FROM retail.product_description_embeddings")
         return [row[0] for row in cursor.fetchall()]

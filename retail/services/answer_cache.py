@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from retail.tenancy import require_context
+from retail.tenant_queries import tenant_cursor
 
 T = TypeVar("T")
 
@@ -35,7 +36,7 @@ def scope_key() -> str:
     memo = getattr(connection, "zava_cache_scope", None)
     if memo is not None and memo[0] is context:
         return memo[1]
-    with context.cursor() as cursor:
+    with tenant_cursor() as cursor:
         cursor.execute("SELECT retail.visible_store_ids(), retail.data_version()")
         stores, version = cursor.fetchone()
     scope = f"{context.manager_id}|{','.join(map(str, stores))}|{version}"

@@ -3,7 +3,8 @@
 The column lists come from PostgreSQL's catalog once per process (they are the same
 for everyone). Valid values depend on who asks: store names are the caller's own
 stores and order years are those of the caller's orders, read inside the tenant
-context, and cached per identity and store set.
+context through the data layer's tenant-SQL path, and cached per identity and store
+set.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from retail.errors import InvalidInput
 from retail.services.answer_cache import cached
-from retail.tenancy import require_context
+from retail.tenant_queries import tenant_cursor
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _valid_values() -> dict[str, str]:
 
 def _read_valid_values() -> dict[str, str]:
     values: dict[str, str] = {}
-    with require_context().cursor() as cursor:
+    with tenant_cursor() as cursor:
         for name, sql in _VALUES_SQL.items():
             cursor.execute(sql)
             values[name] = cursor.fetchone()[0] or ""

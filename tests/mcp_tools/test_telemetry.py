@@ -6,7 +6,7 @@ from django.test import override_settings
 from pglast.parser import fingerprint
 
 from mcp_tools import telemetry
-from mcp_tools.sql_guard import QueryRejected, RejectionReason, check_query
+from mcp_tools.sql_guard import UNPARSED, QueryRejected, RejectionReason, check_query
 from retail.errors import InvalidInput
 
 SQL = "SELECT store_id FROM retail.orders WHERE order_date > '2025-01-01'"
@@ -20,40 +20,59 @@ def _refusal(sql: str) -> QueryRejected:
     raise AssertionError(f"accepted: {sql!r}")
 
 
-def test_parsed_sql_is_logged_by_its_fingerprint_and_its_start():
-    fields = telemetry.sql_log_fields(f"  {SQL}  ")
+def _sql_fields(sql: str, error: QueryRejected | None = None) -> dict:
+    """The SQL fields of an execute_sales_query call's log line, as invoke gets them."""
+    fingerprint = None if error else check_query(sql).fingerprint
+    return telemetry.observe_tool_call(
+        telemetry.SQL_TOOL, {telemetry.SQL_ARGUMENT: sql}, "ok", 1, 1.0, error,
+        fingerprint=fingerprint,
+    )  # fmt: skip
+
+
+def test_parsed_sql_is_logged_by_the_guards_fingerprint_and_its_start():
+    fields = _sql_fields(f"  {SQL}  ")
     assert fields == {"sql_fingerprint": fingerprint(SQL), "sql": SQL}
     # Constants do not change the fingerprint: one query shape, one group.
-    other = telemetry.sql_log_fields(SQL.replace("2025", "2019"))
+    other = _sql_fields(SQL.replace("2025", "2019"))
     assert other["sql_fingerprint"] == fields["sql_fingerprint"]
 
 
 def test_sql_the_parser_refused_is_logged_by_a_hash():
     for sql in ("SELECT 1 FROM", "SELECT 1\x00", "   "):
         error = _refusal(sql)
-        assert error.reason in telemetry.UNPARSED
-        fields = telemetry.sql_log_fields(sql, error)
+        assert error.reason in UNPARSED
+        assert error.fingerprint is None
+        fields = _sql_fields(sql, error)
         assert "sql_fingerprint" not in fields
         assert len(fields["sql_hash"]) == 16
     too_long = "SELECT 1" + " " * 30_000 + "-- end"
-    fields = telemetry.sql_log_fields(too_long, _refusal(too_long))
+    fields = _sql_fields(too_long, _refusal(too_long))
     assert "sql_hash" in fields
 
 
 def test_refused_but_parsed_sql_keeps_its_fingerprint():
     error = _refusal("DELETE FROM retail.orders")
     assert error.reason == RejectionReason.NOT_SELECT
-    fields = telemetry.sql_log_fields("DELETE FROM retail.orders", error)
+    assert error.fingerprint == fingerprint("DELETE FROM retail.orders")
+    fields = _sql_fields("DELETE FROM retail.orders", error)
     assert fields["sql_fingerprint"] == fingerprint("DELETE FROM retail.orders")
+
+
+def test_telemetry_does_not_parse_sql_again():
+    """The fingerprint comes from the guard; telemetry has no parser to call."""
+    checked = check_query(SQL)
+    assert not hasattr(telemetry, "fingerprint")
+    fields = telemetry.sql_log_fields(SQL, checked.fingerprint)
+    assert fields["sql_fingerprint"] == checked.fingerprint == fingerprint(SQL)
 
 
 def test_the_logged_text_is_cut_and_can_be_turned_off():
     long_sql = "SELECT " + ", ".join(f"col_{i}" for i in range(200)) + " FROM retail.orders"
     with override_settings(ZAVA_LOG_SQL_CHARS=40):
-        fields = telemetry.sql_log_fields(long_sql)
+        fields = _sql_fields(long_sql)
     assert fields["sql"] == long_sql[:40] + "…"
     with override_settings(ZAVA_LOG_SQL_CHARS=0):
-        fields = telemetry.sql_log_fields(long_sql)
+        fields = _sql_fields(long_sql)
     assert "sql" not in fields
     assert "sql_fingerprint" in fields
 

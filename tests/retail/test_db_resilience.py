@@ -1,26 +1,38 @@
-"""Fault injection: PostgreSQL stops during a stream of calls and comes back.
+"""Fault injection: PostgreSQL stops during a stream of calls and comes back, and a
+tenant connection dies under a request.
 
-The test runs its own embedded PostgreSQL and its own gunicorn, so stopping the
-database disturbs nothing else. While the database is down, calls must fail fast
-and cleanly (503 or a typed "unavailable" tool error, never a 500 or a hang); once
-it is back, calls must succeed again without restarting the server, and no
-transaction or role may be left behind.
+The stop-and-start tests run their own embedded PostgreSQL and their own gunicorn,
+so stopping the database disturbs nothing else. While the database is down, every
+request that reads data (each of the ten tools, each resource, and a prompt) must
+fail fast and cleanly (503 with Retry-After, or a typed "unavailable" tool error,
+never a 500 or a hang); once it is back, each must succeed again without restarting
+the server, and no transaction or role may be left behind.
+
+The lost-connection test ends the tenant connection's backend (pg_terminate_backend,
+as the cluster's superuser) right after a request's tenant context opened: the
+request must run again on a fresh connection and answer as if nothing had happened.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 from django.conf import settings
+from django.db import connections
+from django.test import Client
 
+from retail import db_resilience
 from tests.conftest import gunicorn_server
 from zava import embedded_postgres
 
@@ -32,6 +44,36 @@ CALL = {
     "params": {
         "name": "execute_sales_query",
         "arguments": {"postgresql_query": "SELECT DISTINCT store_id FROM retail.orders"},
+    },
+}
+
+# Every tool (with arguments that answer on any dataset), every kind of resource, and
+# a prompt: each request that could meet the database.
+TOOL_CALLS = {
+    "get_multiple_table_schemas": {"table_names": ["retail.orders"]},
+    "execute_sales_query": {"postgresql_query": "SELECT DISTINCT store_id FROM retail.orders"},
+    "get_current_utc_date": {},
+    "semantic_search_products": {"query_description": "paint brush", "max_rows": 3},
+    "get_store_performance": {"period": "last_year"},
+    "get_top_products": {"period": "last_year", "limit": 3},
+    "get_sales_trend": {"period": "last_year", "granularity": "month"},
+    "plot_sales_trend": {"period": "last_quarter", "granularity": "month"},
+    "get_inventory_alerts": {"threshold_days": 30, "limit": 5},
+    "get_category_seasonality": {"category": "Paint & Finishes"},
+}
+REQUESTS = {
+    **{
+        f"tool {name}": {"method": "tools/call", "params": {"name": name, "arguments": arguments}}
+        for name, arguments in TOOL_CALLS.items()
+    },
+    "resource stores/mine": {"method": "resources/read", "params": {"uri": "zava://stores/mine"}},
+    "resource schema": {
+        "method": "resources/read",
+        "params": {"uri": "zava://schema/retail.orders"},
+    },
+    "prompt weekly_store_review": {
+        "method": "prompts/get",
+        "params": {"name": "weekly_store_review", "arguments": {"store": "Seattle"}},
     },
 }
 
@@ -56,9 +98,16 @@ def _pg_ctl(pgdata: Path, *args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def isolated_stack(tmp_path_factory):
-    """A private database cluster, seeded small, and gunicorn serving it."""
-    pgdata = tmp_path_factory.mktemp("faultpg") / "pgdata"
+def isolated_stack():
+    """A private database cluster, seeded small, and gunicorn serving it.
+
+    Not under pytest's temporary root: as root, the cluster runs as the pgserver user,
+    which must traverse its parent directories, and every pytest session that starts
+    on the machine makes that root private again.
+    """
+    home = Path(tempfile.mkdtemp(prefix="zava-faultpg-"))
+    home.chmod(0o755)
+    pgdata = home / "pgdata"
     env = {
         **os.environ,
         "ZAVA_PGDATA": str(pgdata),
@@ -69,9 +118,10 @@ def isolated_stack(tmp_path_factory):
     env.pop("ZAVA_DB_NAME", None)
     _manage(env, "migrate", "-v0")
     _manage(env, "seed_retail", "--customers", "300", "-v0")
+    _manage(env, "embed_products", "-v0")
     token = _manage(env, "issue_token", SEATTLE).strip().splitlines()[-1]
     try:
-        with gunicorn_server(pgdata.parent / "gunicorn.log", env) as server:
+        with gunicorn_server(home / "gunicorn.log", env) as server:
             url = f"{server.url}/mcp"
             deadline = time.monotonic() + 60
             while _call(url, token)[0] != 200:
@@ -79,23 +129,48 @@ def isolated_stack(tmp_path_factory):
                 time.sleep(0.2)
             yield url, token, pgdata
     finally:
-        _pg_ctl(pgdata, "stop", "-m", "immediate")
+        try:
+            _pg_ctl(pgdata, "stop", "-m", "immediate")
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
 
 
-def _call(url: str, token: str) -> tuple[int, dict | None]:
+def _call(url: str, token: str, message: dict = CALL) -> tuple[int, dict | None]:
+    status, body, _ = _post(url, token, message)
+    return status, body
+
+
+def _post(url: str, token: str, message: dict) -> tuple[int, dict | None, dict]:
+    """Status, JSON body (None when there is none) and headers of one request."""
     try:
         response = httpx.post(
             url,
-            json=CALL,
+            json=message,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             timeout=15,
         )
     except httpx.HTTPError:
-        return 0, None
+        return 0, None, {}
     try:
-        return response.status_code, response.json()
+        return response.status_code, response.json(), dict(response.headers)
     except ValueError:
-        return response.status_code, None
+        return response.status_code, None, dict(response.headers)
+
+
+def _answer(status: int, body: dict | None, headers: dict) -> str:
+    """ok, unavailable (a clean 503 or typed tool error) or unclean:<what>."""
+    if status == 503:
+        clean = body and body["error"]["code"] == -32000 and headers.get("retry-after") == "5"
+        return "unavailable" if clean else f"unclean:503 {body} {headers}"
+    if status != 200 or not body:
+        return f"unclean:{status}"
+    if "error" in body:
+        return f"unclean:{body['error']}"
+    result = body["result"]
+    if result.get("isError"):
+        text = result["content"][0]["text"]
+        return "unavailable" if '"code":"unavailable"' in text else f"unclean:{text[:200]}"
+    return "ok"
 
 
 def _outcome(status: int, body: dict | None) -> str:
@@ -155,3 +230,79 @@ def test_calls_fail_cleanly_while_the_database_is_down_and_recover_without_a_res
             "AND (state LIKE 'idle in transaction%%' OR backend_xid IS NOT NULL)"
         ).fetchone()[0]
         assert leaked == 0
+
+
+def test_every_request_that_reads_data_fails_cleanly_while_the_database_is_down(isolated_stack):
+    url, token, pgdata = isolated_stack
+    for name, message in REQUESTS.items():
+        assert _answer(*_post(url, token, {"jsonrpc": "2.0", "id": 1, **message})) == "ok", name
+
+    _pg_ctl(pgdata, "stop", "-m", "fast")
+    try:
+        for name, message in REQUESTS.items():
+            started = time.monotonic()
+            answer = _answer(*_post(url, token, {"jsonrpc": "2.0", "id": 1, **message}))
+            assert answer == "unavailable", name
+            assert time.monotonic() - started < 5, name  # fails fast, no hang
+    finally:
+        # pg_ctl itself: pgserver remembers the server it started and would not again.
+        log = pgdata / "restarted.log"
+        _pg_ctl(pgdata, "-w", "-o", '-h ""', "-o", f"-k {pgdata}", "-l", str(log), "start")
+
+    deadline = time.monotonic() + 30
+    while _call(url, token)[0] != 200:
+        assert time.monotonic() < deadline, "no recovery after the restart"
+        time.sleep(0.2)
+    for name, message in REQUESTS.items():  # the same server process, recovered
+        assert _answer(*_post(url, token, {"jsonrpc": "2.0", "id": 1, **message})) == "ok", name
+
+
+@pytest.fixture
+def tenant_backend_killed_once(database, monkeypatch):
+    """The first tenant context opened loses its backend at once; returns what opened."""
+    opened: list[int] = []
+    real_context = db_resilience.tenant_context
+
+    @contextmanager
+    def killed_once(manager_id, **options):
+        with real_context(manager_id, **options) as context:
+            if not opened:
+                _terminate(context.backend_pid)
+            opened.append(context.backend_pid)
+            yield context
+
+    monkeypatch.setattr(db_resilience, "tenant_context", killed_once)
+    return opened
+
+
+def _terminate(backend_pid: int) -> None:
+    """End a backend as the embedded cluster's superuser, and wait until it is gone."""
+    params = connections["tenant"].settings_dict
+    with psycopg.connect(
+        host=params["HOST"], port=params["PORT"] or None, user="postgres",
+        dbname=params["NAME"], autocommit=True,
+    ) as admin:  # fmt: skip
+        ended = admin.execute("SELECT pg_terminate_backend(%s, 5000)", [backend_pid])
+        assert ended.fetchone()[0], "the backend did not end"
+
+
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_a_request_whose_connection_dies_runs_again_on_a_fresh_one(
+    tenant_backend_killed_once, tokens, name
+):
+    message = REQUESTS[name]
+    response = Client().post(
+        "/mcp",
+        {"jsonrpc": "2.0", "id": 1, **message},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {tokens[SEATTLE]}", "Accept": "application/json"},
+    )
+    body = response.json()
+    assert _answer(response.status_code, body, dict(response.headers)) == "ok", body
+    opened = tenant_backend_killed_once
+    if message["method"] == "prompts/get":
+        assert opened == []  # a prompt reads no data: no tenant context at all
+    elif name == "tool get_current_utc_date":
+        assert len(opened) == 1  # reads no data, so never meets the dead connection
+    else:
+        assert len(opened) == 2 and opened[0] != opened[1]  # ran again on a new backend
