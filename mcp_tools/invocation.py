@@ -2,7 +2,8 @@
 
 Every tool goes through :func:`invoke`, so they all answer errors in the same
 ``{"err": ...}`` shape with a stable code, never with a stack trace, and every call
-is audited with its outcome, row count and duration.
+is audited with its outcome, row count and duration. A call whose audit row cannot
+be written is answered with an ``unavailable`` error instead of its result.
 """
 
 from __future__ import annotations
@@ -18,8 +19,15 @@ from mcp import types
 
 from mcp_tools.caller import current_caller
 from mcp_tools.formatting import error_payload
+from mcp_tools.request_audit import UNRECORDED, is_registered
 from mcp_tools.telemetry import observe_tool_call
-from retail.errors import ErrorCode, InternalFailure, NotAuthorized, ZavaError
+from retail.errors import (
+    ErrorCode,
+    InternalFailure,
+    NotAuthorized,
+    ServiceUnavailable,
+    ZavaError,
+)
 from retail.models import Outcome
 from retail.services.audit import tool_call_record
 from retail.tenancy import active_context, tenant_context
@@ -77,7 +85,8 @@ def invoke(
             content=[types.TextContent(type="text", text=text)], isError=True
         )
         outcome, code, rows = OUTCOMES.get(error.code, Outcome.ERROR), str(error.code), None
-    _record(tool, arguments, outcome, code, rows, duration_ms, error)
+    if not _record(tool, arguments, outcome, code, rows, duration_ms, error):
+        return _unrecorded()
     return result
 
 
@@ -102,8 +111,10 @@ def _record(
     rows: int | None,
     duration_ms: float,
     error: ZavaError | None,
-) -> None:
+) -> bool:
+    """Audit and log the call; False when the audit row could not be written."""
     caller = current_caller.get()
+    recorded = True
     try:
         tool_call_record(
             manager_id=caller.manager_id if caller else None,
@@ -115,9 +126,12 @@ def _record(
             rows=rows,
             duration_ms=round(duration_ms, 2),
             request_id=caller.request_id if caller else "",
+            client_request_id=caller.client_request_id if caller else "",
+            registered=is_registered("tools/call", tool),
         )
-    except Exception:  # the audit must never turn an answer into a failure
+    except Exception:  # no answer leaves without its record
         logger.exception("could not write the audit row for %s", tool)
+        recorded = False
     observed = observe_tool_call(tool, arguments, outcome, rows, duration_ms, error)
     logger.info(
         "tool call %s: %s",
@@ -135,3 +149,10 @@ def _record(
             **observed,
         },
     )
+    return recorded
+
+
+def _unrecorded() -> types.CallToolResult:
+    """The tool error that replaces an answer whose audit row could not be written."""
+    text = error_payload(ServiceUnavailable(UNRECORDED))
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], isError=True)
