@@ -19,7 +19,7 @@ from mcp import types
 
 from mcp_tools.caller import current_caller
 from mcp_tools.formatting import error_payload
-from mcp_tools.request_audit import UNRECORDED, is_registered
+from mcp_tools.request_audit import UNRECORDED, caller_fields, is_registered
 from mcp_tools.telemetry import observe_tool_call
 from retail.errors import (
     ErrorCode,
@@ -117,16 +117,13 @@ def _record(
     recorded = True
     try:
         tool_call_record(
-            manager_id=caller.manager_id if caller else None,
-            token_id=caller.token_id if caller else None,
+            **caller_fields(),
             tool=tool,
             arguments=arguments,
             outcome=outcome,
             error_code=code,
             rows=rows,
             duration_ms=round(duration_ms, 2),
-            request_id=caller.request_id if caller else "",
-            client_request_id=caller.client_request_id if caller else "",
             registered=is_registered("tools/call", tool),
         )
     except Exception:  # no answer leaves without its record

@@ -59,6 +59,19 @@ def is_registered(method: str, name: str) -> bool:
     return False
 
 
+def caller_fields() -> dict[str, Any]:
+    """Who is asking, as the audit records it: from the token, never from the request."""
+    caller = current_caller.get()
+    if caller is None:
+        return {"manager_id": None, "token_id": None, "request_id": "", "client_request_id": ""}
+    return {
+        "manager_id": caller.manager_id,
+        "token_id": caller.token_id,
+        "request_id": caller.request_id,
+        "client_request_id": caller.client_request_id,
+    }
+
+
 def record(
     method: str,
     params: Any,
@@ -69,11 +82,9 @@ def record(
 ) -> bool:
     """One audit row for the current caller's request; False when it could not be written."""
     name, arguments = subject(method, params)
-    caller = current_caller.get()
     try:
         tool_call_record(
-            manager_id=caller.manager_id if caller else None,
-            token_id=caller.token_id if caller else None,
+            **caller_fields(),
             method=method,
             tool=name,
             registered=is_registered(method, name),
@@ -81,8 +92,6 @@ def record(
             outcome=outcome,
             error_code=error_code,
             duration_ms=round(duration_ms, 2) if duration_ms is not None else None,
-            request_id=caller.request_id if caller else "",
-            client_request_id=caller.client_request_id if caller else "",
         )
     except DatabaseError:
         logger.exception("could not write the audit row for %s", method)

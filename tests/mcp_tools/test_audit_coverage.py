@@ -26,16 +26,6 @@ BAD_TOKEN = "zava_" + "x" * 43
 SURROGATE = "\ud800"
 
 
-@pytest.fixture
-def url(zava_server):
-    return zava_server.mcp_url
-
-
-@pytest.fixture
-def token(tokens):
-    return tokens[SEATTLE]
-
-
 def send(url: str, method: str, params: dict, *, token: str | None) -> tuple[httpx.Response, str]:
     """A JSON-RPC request with a fresh client request id; JSON escapes keep surrogates."""
     client_id = f"audit17-{uuid.uuid4().hex}"

@@ -12,14 +12,12 @@ import json
 import uuid
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retail.models import ToolCall
 from tests.mcp_client import JSON_HEADERS
 
-SEATTLE = "seattle.manager@zava.example"
 FUZZ = settings(
     max_examples=40,
     deadline=None,
@@ -52,16 +50,6 @@ PROMPT_STRINGS = [
 # Any code point, lone surrogates included (st.characters() leaves those out).
 any_character = st.characters() | st.integers(0xD800, 0xDFFF).map(chr)
 any_text = st.text(any_character, max_size=60)
-
-
-@pytest.fixture
-def url(zava_server):
-    return zava_server.mcp_url
-
-
-@pytest.fixture
-def token(tokens):
-    return tokens[SEATTLE]
 
 
 def answered_and_audited(url: str, token: str, method: str, params: dict) -> ToolCall:
