@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
 import typing
 from functools import cache
 from typing import Any
@@ -33,15 +35,18 @@ from mcp.server.fastmcp.exceptions import FastMCPError
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from mcp_tools import sdk_adapter, server
+from mcp_tools import request_audit, sdk_adapter, server
 from mcp_tools.invocation import ToolAnswer, invoke
 from mcp_tools.middleware import database_unavailable
+from mcp_tools.request_audit import AUDITED_METHODS
 from retail.db_resilience import DatabaseDown
 from retail.errors import InvalidInput
+from retail.models import Outcome
 
 logger = logging.getLogger("zava.mcp")
 
 JSON = "application/json"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 RESOURCE_NOT_FOUND = -32002  # the MCP spec's code for resources/read of an unknown URI
 # The SDK's own request and notification models, keyed by method name.
 REQUEST_TYPES: dict[str, type] = {
@@ -55,11 +60,20 @@ NOTIFICATION_TYPES: dict[str, type] = {
 
 
 def _json(payload: dict[str, Any], status: int = 200) -> HttpResponse:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    body = valid_utf8(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
     # An explicit length keeps gunicorn from switching to chunked encoding.
     return HttpResponse(
         body, status=status, content_type=JSON, headers={"Content-Length": str(len(body))}
     )
+
+
+def valid_utf8(text: str) -> bytes:
+    """``text`` as UTF-8, lone surrogates (which a client can send escaped) as U+FFFD.
+
+    Anything the server echoes (a table name, a URI, a query) may hold one; encoding
+    it as is would fail and turn the answer into a 500.
+    """
+    return LONE_SURROGATE.sub("\ufffd", text).encode()
 
 
 def _result(request_id: str | int, result: types.Result) -> HttpResponse:
@@ -139,6 +153,10 @@ class McpEndpointView(View):
                 else {"method": method}
             )
         except ValidationError as exc:
+            if method in AUDITED_METHODS:
+                request_audit.record(
+                    method, message.get("params"), Outcome.REFUSED, "validation_error"
+                )
             return _error(request_id, types.INVALID_PARAMS, _summarise(exc))
         return self._dispatch(request, request_id, parsed)
 
@@ -177,22 +195,42 @@ class McpEndpointView(View):
         handler = sdk_adapter.request_handler(type(parsed))
         if handler is None:
             return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}")
-        try:
-            outcome = async_to_sync(handler)(parsed)
-        except FastMCPError as exc:  # a resource that failed to read: our messages are safe
-            if sdk_adapter.original_error(exc, DatabaseDown) is not None:
-                return database_unavailable()
-            return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500])
-        except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments
-            unknown = isinstance(parsed, types.ReadResourceRequest)
-            code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
-            return _error(request_id, code, str(exc)[:500])
-        except Exception:
-            logger.exception("MCP handler for %s failed", parsed.method)
-            return _error(request_id, types.INTERNAL_ERROR, "Internal error.")
-        if isinstance(outcome, types.ErrorData):
-            return _error(request_id, outcome.code, outcome.message)
-        return _result(request_id, outcome.root)
+        if parsed.method not in AUDITED_METHODS:
+            return _handler_answer(request_id, parsed, handler)[0]
+        return _audited_handler_answer(request_id, parsed, handler)
+
+
+def _handler_answer(request_id: str | int, parsed: Any, handler: Any) -> tuple[HttpResponse, str]:
+    """The SDK handler's answer, and the error code it amounts to ("" for success)."""
+    try:
+        outcome = async_to_sync(handler)(parsed)
+    except FastMCPError as exc:  # a resource that failed to read: our messages are safe
+        if sdk_adapter.original_error(exc, DatabaseDown) is not None:
+            return database_unavailable(), "unavailable"
+        return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500]), "internal_error"
+    except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments
+        unknown = isinstance(parsed, types.ReadResourceRequest)
+        code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
+        return _error(request_id, code, str(exc)[:500]), "validation_error"
+    except Exception:
+        logger.exception("MCP handler for %s failed", parsed.method)
+        return _error(request_id, types.INTERNAL_ERROR, "Internal error."), "internal_error"
+    if isinstance(outcome, types.ErrorData):
+        return _error(request_id, outcome.code, outcome.message), "internal_error"
+    return _result(request_id, outcome.root), ""
+
+
+def _audited_handler_answer(request_id: str | int, parsed: Any, handler: Any) -> HttpResponse:
+    """A resource read or prompt request, answered only once its audit row is written."""
+    started = time.perf_counter()
+    response, code = _handler_answer(request_id, parsed, handler)
+    outcome = {"": Outcome.OK, "validation_error": Outcome.REFUSED}.get(code, Outcome.ERROR)
+    params = parsed.params.model_dump(mode="json", by_alias=True) if parsed.params else None
+    duration_ms = (time.perf_counter() - started) * 1000
+    recorded = request_audit.record(parsed.method, params, outcome, code, duration_ms=duration_ms)
+    if not recorded and code != "unavailable":  # a 503 carries no data: it may go unrecorded
+        return _error(request_id, types.INTERNAL_ERROR, request_audit.UNRECORDED)
+    return response
 
 
 def _initialize(params: types.InitializeRequestParams) -> types.InitializeResult:

@@ -6,6 +6,8 @@ in the same ``{"err": ...}`` shape with a stable code, never with a stack trace,
 are audited with their outcome, row count and duration. A call that lost its
 database connection runs again on a fresh one; when the database is down,
 :class:`~retail.db_resilience.DatabaseDown` goes up to the endpoint, which answers 503.
+A call whose audit row cannot be written is answered with an ``unavailable`` error
+instead of its result.
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ from mcp import types
 
 from mcp_tools.caller import current_caller
 from mcp_tools.formatting import error_payload
+from mcp_tools.request_audit import UNRECORDED, caller_fields, is_registered
 from mcp_tools.telemetry import observe_tool_call
 from retail.db_resilience import DatabaseDown, in_tenant_context
-from retail.errors import ErrorCode, InternalFailure, NotAuthorized, ZavaError
+from retail.errors import (
+    ErrorCode,
+    InternalFailure,
+    NotAuthorized,
+    ServiceUnavailable,
+    ZavaError,
+)
 from retail.models import Outcome
 from retail.services.audit import tool_call_record
 from retail.tenancy import active_context
@@ -94,7 +103,8 @@ def invoke(
             content=[types.TextContent(type="text", text=text)], isError=True
         )
         outcome, code, rows = OUTCOMES.get(error.code, Outcome.ERROR), str(error.code), None
-    _record(tool, arguments, outcome, code, rows, duration_ms, error)
+    if not _record(tool, arguments, outcome, code, rows, duration_ms, error):
+        return _unrecorded()
     return result
 
 
@@ -121,22 +131,25 @@ def _record(
     rows: int | None,
     duration_ms: float,
     error: ZavaError | None,
-) -> None:
+) -> bool:
+    """Audit and log the call; False when the audit row could not be written."""
     caller = current_caller.get()
+    recorded = True
     try:
         tool_call_record(
-            manager_id=caller.manager_id if caller else None,
-            token_id=caller.token_id if caller else None,
+            **caller_fields(),
             tool=tool,
             arguments=arguments,
             outcome=outcome,
             error_code=code,
             rows=rows,
             duration_ms=round(duration_ms, 2),
-            request_id=caller.request_id if caller else "",
+            registered=is_registered("tools/call", tool),
+            sql_fingerprint=_sql_fingerprint.get(),
         )
-    except Exception:  # the audit must never turn an answer into a failure
+    except Exception:  # no answer leaves without its record
         logger.exception("could not write the audit row for %s", tool)
+        recorded = False
     observed = observe_tool_call(
         tool, arguments, outcome, rows, duration_ms, error, fingerprint=_sql_fingerprint.get()
     )
@@ -156,3 +169,10 @@ def _record(
             **observed,
         },
     )
+    return recorded
+
+
+def _unrecorded() -> types.CallToolResult:
+    """The tool error that replaces an answer whose audit row could not be written."""
+    text = error_payload(ServiceUnavailable(UNRECORDED))
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], isError=True)

@@ -17,7 +17,7 @@ from pydantic import Field
 from mcp_tools.formatting import compact_result
 from mcp_tools.invocation import ToolAnswer, note_sql_fingerprint, text_answer
 from mcp_tools.server import tool
-from mcp_tools.sql_guard import check_query
+from mcp_tools.sql_guard import QueryRejected, check_query
 from retail.services.product_search import search_products
 from retail.services.sales_queries import run_sales_query
 from retail.services.table_docs import VALID_TABLE_NAMES, describe_tables
@@ -90,7 +90,11 @@ class ZavaTools(MCPToolset):
             str, Field(description="A well-formed PostgreSQL query.", max_length=20_000)
         ],
     ) -> ToolAnswer:
-        checked = check_query(postgresql_query)
+        try:
+            checked = check_query(postgresql_query)
+        except QueryRejected as rejected:
+            note_sql_fingerprint(rejected.fingerprint or "")  # the audit need not parse again
+            raise
         note_sql_fingerprint(checked.fingerprint)
         result = run_sales_query(checked.sql)
         return text_answer(compact_result(result), rows=len(result.rows))

@@ -10,26 +10,22 @@ need none. Requests to other paths pass through untouched.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from mcp_tools import rate_limit
 from mcp_tools.auth import authenticate, origin_allowed, unauthorized
 from mcp_tools.caller import Caller, current_caller
+from mcp_tools.request_audit import record_rejected
 from retail.db_resilience import DatabaseDown, retry_on_connection_loss
-from retail.models import Outcome
-from retail.services.audit import tool_call_record
+from zava.observability.middleware import client_request_id_of
 
 logger = logging.getLogger("zava.mcp")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class McpTenantMiddleware:
@@ -44,7 +40,7 @@ class McpTenantMiddleware:
         if request.method != "POST":
             return self.get_response(request)  # the view answers 405; nothing runs
 
-        request_id = _request_id(request)
+        request_id, client_request_id = _request_ids(request)
         try:
             token = retry_on_connection_loss(lambda: authenticate(request))
         except (DatabaseError, DatabaseDown):
@@ -53,13 +49,18 @@ class McpTenantMiddleware:
             verdict = rate_limit.check_failed_auth(request)
             if not verdict.allowed:
                 return rate_limit.too_many_requests(verdict)
-            _audit_rejected(request, request_id)
+            _audit_rejected(request, request_id, client_request_id)
             return unauthorized(request)
         verdict = rate_limit.check_token(token.token_id)
         if not verdict.allowed:
             return rate_limit.too_many_requests(verdict)
 
-        caller = Caller(manager_id=token.manager_id, token_id=token.token_id, request_id=request_id)
+        caller = Caller(
+            manager_id=token.manager_id,
+            token_id=token.token_id,
+            request_id=request_id,
+            client_request_id=client_request_id,
+        )
         request.zava_caller = caller
         reset = current_caller.set(caller)
         try:
@@ -81,27 +82,20 @@ def database_unavailable() -> HttpResponse:
     return response
 
 
-def _request_id(request: HttpRequest) -> str:
-    given = request.headers.get("X-Request-ID", "")
-    return given if REQUEST_ID.match(given) else uuid.uuid4().hex
+def _request_ids(request: HttpRequest) -> tuple[str, str]:
+    """The server's id for this request, and the client's own X-Request-ID (kept apart).
+
+    RequestLogMiddleware sets both; without it (tests of this middleware alone) they
+    are made here the same way.
+    """
+    request_id = getattr(request, "zava_request_id", "") or uuid.uuid4().hex
+    client_request_id = getattr(request, "zava_client_request_id", None)
+    return request_id, client_request_id_of(
+        request
+    ) if client_request_id is None else client_request_id
 
 
-def _audit_rejected(request: HttpRequest, request_id: str) -> None:
-    """Record a refused request, naming the tool when the body says which."""
-    tool = ""
-    try:
-        message = json.loads(request.body[:65_536])
-        if isinstance(message, dict) and message.get("method") == "tools/call":
-            tool = str((message.get("params") or {}).get("name", ""))[:100]
-    except (ValueError, AttributeError, UnicodeDecodeError, RequestDataTooBig):
-        pass
-    tool_call_record(
-        manager_id=None,
-        token_id=None,
-        tool=tool or "(unauthenticated)",
-        arguments={},
-        outcome=Outcome.UNAUTHORIZED,
-        error_code="authorization_error",
-        request_id=request_id,
-    )
+def _audit_rejected(request: HttpRequest, request_id: str, client_request_id: str) -> None:
+    """Record a refused request, naming the tool only when it is a registered one."""
+    record_rejected(request, request_id, client_request_id)
     logger.info("mcp request refused: invalid or missing token", extra={"request_id": request_id})

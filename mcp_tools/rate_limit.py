@@ -1,8 +1,13 @@
 """Per-token request limits, and a limit on failed authentication per client address.
 
-Fixed one-minute windows counted in Django's cache: local memory by default (a
-limit per worker process), shared across processes and hosts when ``CACHE_URL``
-points at Redis. Over the limit, the client gets 429 with ``Retry-After``.
+Fixed one-minute windows counted in Django's cache, which every worker and host
+shares: the database cache table by default, Redis when ``CACHE_URL`` points at it
+(see zava/settings.py; bench/cache_backends.py measured the choice). Over the limit,
+the client gets 429 with ``Retry-After``.
+
+Redis counts atomically. The database cache's increment is a read and a write, so
+two workers counting the same token at the same instant can both see the same
+count: bursts may pass a few requests over the limit, never a multiple of it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache
 from django.http import HttpRequest, HttpResponse
 
 WINDOW_SECONDS = 60
@@ -28,16 +33,20 @@ def _hit(bucket: str, limit: int) -> Verdict:
         return Verdict(True)  # 0 turns the limit off
     now = time.time()
     window = int(now // WINDOW_SECONDS)
-    key = f"ratelimit:{bucket}:{window}"
-    cache.add(key, 0, WINDOW_SECONDS + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, WINDOW_SECONDS + 5)
-        count = 1
+    count = count_hit(cache, f"ratelimit:{bucket}:{window}")
     if count <= limit:
         return Verdict(True)
     return Verdict(False, retry_after=max(1, int((window + 1) * WINDOW_SECONDS - now) + 1))
+
+
+def count_hit(counters: BaseCache, key: str) -> int:
+    """Add one to the counter ``key`` of the current window and return its value."""
+    counters.add(key, 0, WINDOW_SECONDS + 5)
+    try:
+        return counters.incr(key)
+    except ValueError:  # expired between add and incr
+        counters.add(key, 1, WINDOW_SECONDS + 5)
+        return 1
 
 
 def check_token(token_id: int) -> Verdict:

@@ -8,6 +8,8 @@ module reaches into them, and nothing else in the project does:
 
 * ``FastMCP._tool_manager`` (``get_tool``, ``list_tools``) and the SDK ``Tool``'s
   ``fn_metadata`` (``arg_model``, ``pre_parse_json``);
+* ``FastMCP._resource_manager.list_resources`` and ``FastMCP._prompt_manager.get_prompt``,
+  to tell a registered name from one a client made up (the audit stores only those);
 * ``mcp_server.djangomcp._ToolsetMethodCaller`` (``class_``, ``method_name``), what
   django-mcp-server registers in place of each ``MCPToolset`` method;
 * ``FastMCP._mcp_server`` (the low-level ``Server``: ``version``, ``instructions``,
@@ -49,6 +51,14 @@ def registered_tools() -> list[Tool]:
 
 def find_tool(name: str) -> Tool | None:
     return mcp_server._tool_manager.get_tool(name)
+
+
+def registered_resource_uris() -> set[str]:
+    return {str(resource.uri) for resource in mcp_server._resource_manager.list_resources()}
+
+
+def prompt_exists(name: str) -> bool:
+    return mcp_server._prompt_manager.get_prompt(name) is not None
 
 
 def validated_arguments(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -105,6 +115,12 @@ def problems() -> list[str]:
     for method in ("get_tool", "list_tools"):
         if not callable(getattr(manager, method, None)):
             found.append(f"FastMCP._tool_manager.{method}() is gone")
+    for owner, method in (
+        ("_resource_manager", "list_resources"),
+        ("_prompt_manager", "get_prompt"),
+    ):
+        if not callable(getattr(getattr(mcp_server, owner, None), method, None)):
+            found.append(f"FastMCP.{owner}.{method}() is gone")
     lowlevel = getattr(mcp_server, "_mcp_server", None)
     if not isinstance(getattr(lowlevel, "request_handlers", None), dict):
         found.append("FastMCP._mcp_server.request_handlers is no longer a dict")

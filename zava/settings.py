@@ -162,9 +162,15 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Local memory by default; CACHE_URL=redis://host:6379/0 shares the cache (rate limits,
-# cached answers) between worker processes and hosts.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://zava")}
+# Rate limits and cached answers, shared by every worker and host: by default Django's
+# database cache (the zava_cache table, created by migration 0007, readable by the
+# owner role only); CACHE_URL=redis://host:6379/0 for Redis, which is faster and counts
+# atomically. bench/cache_backends.py measured the database against files under var/.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://zava_cache")}
+if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault(
+        "MAX_ENTRIES", env.int("ZAVA_CACHE_MAX_ENTRIES", default=10_000)
+    )
 # Cached tool answers (schemas, repeated identical queries), keyed by identity, store
 # set and data version; 0 turns caching of query results off.
 ZAVA_CACHE_SECONDS = env.int("ZAVA_CACHE_SECONDS", default=300)

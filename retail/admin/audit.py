@@ -54,6 +54,7 @@ class ToolCallAdmin(ZavaModelAdmin):
     list_display = [
         "created_at",
         "manager",
+        "method",
         "tool",
         "outcome",
         "error_code",
@@ -61,20 +62,32 @@ class ToolCallAdmin(ZavaModelAdmin):
         "duration_ms",
         "summary",
     ]
-    list_filter = ["outcome", ToolFilter, "manager", StoreFilter]
+    list_filter = ["outcome", "method", ToolFilter, "manager", StoreFilter]
     list_select_related = ["manager", "token"]
-    search_fields = ["request_id", "manager__email", "manager__name"]
+    search_fields = [
+        "request_id",
+        "client_request_id",
+        "query_fingerprint",
+        "manager__email",
+        "manager__name",
+    ]
     date_hierarchy = "created_at"
     fields = [
         "created_at",
         "manager",
         "token_prefix",
+        "method",
         "tool",
+        "unverified_name",
         "outcome",
         "error_code",
         "rows",
         "duration_ms",
         "request_id",
+        "client_request_id",
+        "query_fingerprint",
+        "query_sha256",
+        "sanitised",
         "arguments_display",
     ]
     readonly_fields = fields
@@ -90,8 +103,10 @@ class ToolCallAdmin(ZavaModelAdmin):
 
     @admin.display(description="SQL or arguments")
     def summary(self, call: ToolCall) -> str:
+        """A query's fingerprint first (padding cannot push the statement out of view)."""
         text = _main_argument(call.arguments)
-        return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+        text = text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+        return f"[{call.query_fingerprint}] {text}" if call.query_fingerprint else text
 
     @admin.display(description="token")
     def token_prefix(self, call: ToolCall) -> str:

@@ -3,7 +3,8 @@
 A key holds the caller's identity, the set of stores the policies give it right now,
 and the data version that seeding bumps; so a changed mapping, a re-seed or another
 manager never meets an old answer. Only successful answers are cached, for
-``ZAVA_CACHE_SECONDS``, in Django's cache (local memory, or Redis via CACHE_URL).
+``ZAVA_CACHE_SECONDS``, in Django's cache (the shared database cache, or Redis via
+CACHE_URL).
 """
 
 from __future__ import annotations

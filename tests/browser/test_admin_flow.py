@@ -89,7 +89,7 @@ def setup(zava_server, django_db_blocker) -> Iterator[Setup]:
     )
     with django_db_blocker.unblock():
         ToolCall.objects.filter(manager__email=EMAIL).delete()
-        ToolCall.objects.filter(request_id__startswith="browser-flow-").delete()
+        ToolCall.objects.filter(client_request_id__startswith="browser-flow-").delete()
         Manager.objects.filter(email=EMAIL).delete()  # its mappings and tokens go with it
         for session in Session.objects.all():
             if session.get_decoded().get("_auth_user_id") == str(user.pk):

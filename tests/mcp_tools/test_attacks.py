@@ -67,6 +67,8 @@ GUARD_REFUSALS = {
     "mappings": ("SELECT * FROM tenancy_manager_stores", "disallowed_relation"),
     "managers": ("SELECT * FROM tenancy_managers", "disallowed_relation"),
     "signing key": ("SELECT * FROM zava_private.rls_signing_key", "disallowed_relation"),
+    "cached answers": ("SELECT cache_key, value FROM zava_cache", "disallowed_relation"),
+    "cached answers, qualified": ("SELECT value FROM public.zava_cache", "disallowed_relation"),
     "other sessions": ("SELECT query FROM pg_stat_activity", "disallowed_relation"),
     "password hashes": ("SELECT * FROM pg_authid", "disallowed_relation"),
     "settings": ("SELECT * FROM pg_settings", "disallowed_relation"),

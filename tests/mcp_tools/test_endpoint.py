@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from mcp import types
@@ -148,7 +150,8 @@ def test_an_oversized_body_is_refused(url, token):
     _healthy(url, token)
 
 
-def test_responses_carry_a_request_id(url, token):
+def test_responses_carry_a_server_request_id_and_echo_the_clients_apart(url, token):
     response = post(url, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=token,
                     headers={"X-Request-ID": "test-request-0001"})  # fmt: skip
-    assert response.headers["X-Request-ID"] == "test-request-0001"
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+    assert response.headers["X-Client-Request-ID"] == "test-request-0001"

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
+import httpx
 import pytest
 from django.core.cache import cache
 from django.test import Client
+
+from mcp_tools.rate_limit import WINDOW_SECONDS
+from retail.models import AccessToken, Manager
+from retail.services.tokens import token_issue
+from tests.conftest import LiveServer, gunicorn_server, server_environment
+from tests.mcp_client import JSON_HEADERS
 
 SEATTLE = "seattle.manager@zava.example"
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters():
+def fresh_counters(database):  # the counters live in the database cache
     cache.clear()
     yield
     cache.clear()
@@ -38,3 +48,53 @@ def test_repeated_failed_logins_from_one_address_get_429(database, settings):
     settings.ZAVA_AUTH_FAILURES_PER_MINUTE = 2
     statuses = [_post("Bearer zava_" + "x" * 43).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
+
+
+@pytest.fixture
+def two_worker_server(database, tmp_path) -> Iterator[LiveServer]:
+    """gunicorn as deployed: two worker processes, small limits, the default cache."""
+    environment = server_environment(
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="2",
+        ZAVA_RATE_LIMIT_PER_MINUTE="5",
+        ZAVA_AUTH_FAILURES_PER_MINUTE="3",
+    )
+    environment.pop("CACHE_URL", None)
+    with gunicorn_server(tmp_path / "gunicorn.log", environment) as server:
+        yield server
+
+
+def _fresh_connection_statuses(url: str, authorization: str, count: int) -> list[int]:
+    """``count`` pings, each on a new connection, so any worker may take it."""
+    statuses = []
+    for _ in range(count):
+        with httpx.Client(timeout=30) as client:
+            response = client.post(
+                url,
+                json=PING,
+                headers={**JSON_HEADERS, "Authorization": authorization},
+            )
+            statuses.append(response.status_code)
+    return statuses
+
+
+def _start_of_a_window() -> None:
+    """Wait for a fresh one-minute window when this one is nearly over (never asserts time)."""
+    into = time.time() % WINDOW_SECONDS
+    if into > WINDOW_SECONDS - 20:
+        time.sleep(WINDOW_SECONDS - into + 0.5)
+
+
+def test_limits_hold_across_gunicorn_workers(two_worker_server, database):
+    """Every worker counts in the one shared cache: the limit is 5, not 5 per worker."""
+    manager = Manager.objects.get(email=SEATTLE)
+    issued = token_issue(manager=manager, name="rate-limit-workers")
+    try:
+        _start_of_a_window()
+        url = two_worker_server.mcp_url
+        statuses = _fresh_connection_statuses(url, f"Bearer {issued.raw}", 16)
+        assert statuses == [200] * 5 + [429] * 11
+        failures = _fresh_connection_statuses(url, "Bearer zava_" + "y" * 43, 8)
+        assert failures == [401] * 3 + [429] * 5
+    finally:
+        AccessToken.objects.filter(name="rate-limit-workers").delete()

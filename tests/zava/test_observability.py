@@ -286,15 +286,17 @@ def _tool_lines(records: list[dict]) -> list[dict]:
 
 def test_a_tool_call_logs_one_request_line_and_one_tool_line(metrics_server, tokens):
     server = metrics_server.server
-    request_id = f"obs-{uuid.uuid4().hex}"
+    client_id = f"obs-{uuid.uuid4().hex}"
     response = post(
         server.mcp_url,
         _call("execute_sales_query", {"postgresql_query": SALES_SQL}),
         token=tokens[SEATTLE],
-        headers={"X-Request-ID": request_id},
+        headers={"X-Request-ID": client_id},
     )
     assert response.status_code == 200
-    assert response.headers["X-Request-ID"] == request_id
+    request_id = response.headers["X-Request-ID"]
+    assert request_id != client_id  # the server makes its own; the client's is kept apart
+    assert response.headers["X-Client-Request-ID"] == client_id
 
     records = _log_records(server.log, request_id, count=2)
     http = [r for r in records if r["logger"] == "zava.http"]
@@ -308,6 +310,7 @@ def test_a_tool_call_logs_one_request_line_and_one_tool_line(metrics_server, tok
         "manager_id": SEATTLE_ID,
     }
     assert http[0]["duration_ms"] > 0
+    assert http[0]["client_request_id"] == client_id
     assert tool[0]["tool"] == "execute_sales_query"
     assert tool[0]["outcome"] == "ok"
     assert tool[0]["error_code"] == ""
@@ -320,19 +323,16 @@ def test_a_tool_call_logs_one_request_line_and_one_tool_line(metrics_server, tok
 
 def test_refusals_log_their_code_and_a_fingerprint_or_a_hash(metrics_server, tokens):
     server = metrics_server.server
-    refused, unparsed = f"obs-{uuid.uuid4().hex}", f"obs-{uuid.uuid4().hex}"
-    post(
+    refused = post(
         server.mcp_url,
         _call("execute_sales_query", {"postgresql_query": "DELETE FROM retail.orders"}),
         token=tokens[SEATTLE],
-        headers={"X-Request-ID": refused},
-    )
-    post(
+    ).headers["X-Request-ID"]
+    unparsed = post(
         server.mcp_url,
         _call("execute_sales_query", {"postgresql_query": "SELECT 1\x00; DROP TABLE x"}),
         token=tokens[SEATTLE],
-        headers={"X-Request-ID": unparsed},
-    )
+    ).headers["X-Request-ID"]
     (line,) = _tool_lines(_log_records(server.log, refused, count=2))
     assert line["outcome"] == "refused"
     assert line["error_code"] == "validation_error"

@@ -1,10 +1,11 @@
 """One log line and one set of HTTP metrics per request, with a request id.
 
 Runs outermost, so redirects, 401s, 429s and 503s from the middleware below are
-logged too. The request id is the client's ``X-Request-ID`` when it is well formed,
-otherwise a fresh one; it is written back into the request headers so that
-``McpTenantMiddleware`` (and the audit row) use the same id, and it is sent back in
-the response. Health probes and scrapes are logged at DEBUG: orchestrators call
+logged too. The request id is always generated here, never taken from the client, and
+``McpTenantMiddleware`` (and the audit row) use the same one; it is sent back in
+``X-Request-ID``. A well-formed ``X-Request-ID`` from the client is kept apart, as
+``client_request_id`` in the log line and the audit row, and echoed in
+``X-Client-Request-ID``. Health probes and scrapes are logged at DEBUG: orchestrators call
 them every few seconds and would drown the real traffic.
 """
 
@@ -24,7 +25,7 @@ from zava.observability.logs import request_id_var
 
 logger = logging.getLogger("zava.http")
 
-# The same rule as the MCP middleware: an id a client may choose, or none.
+# The ids a client may send for its own correlation.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 QUIET_ENDPOINTS = frozenset({"health", "metrics"})
@@ -36,32 +37,45 @@ def endpoint_of(path: str) -> str:
     return first if first in {"mcp", "health", "metrics", "admin", "static"} else "other"
 
 
+def client_request_id_of(request: HttpRequest) -> str:
+    """The client's X-Request-ID when well formed, else empty: recorded, never trusted.
+
+    A token pasted as a request id must not reach the logs or the audit table.
+    """
+    given = request.META.get("HTTP_X_REQUEST_ID", "")
+    return given if REQUEST_ID.match(given) and not TOKEN_PATTERN.search(given) else ""
+
+
 class RequestLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        given = request.META.get("HTTP_X_REQUEST_ID", "")
-        # A token pasted as a request id must not reach the logs or the audit table.
-        acceptable = REQUEST_ID.match(given) and not TOKEN_PATTERN.search(given)
-        request_id = given if acceptable else uuid.uuid4().hex
-        request.META["HTTP_X_REQUEST_ID"] = request_id
-        request.__dict__.pop("headers", None)  # request.headers is cached from META
+        request_id, client_request_id = uuid.uuid4().hex, client_request_id_of(request)
+        request.zava_request_id = request_id
+        request.zava_client_request_id = client_request_id
         reset = request_id_var.set(request_id)
         started = time.perf_counter()
         response: HttpResponse | None = None
         try:
             response = self.get_response(request)
+            if client_request_id:
+                response["X-Client-Request-ID"] = client_request_id
             if not response.has_header("X-Request-ID"):
                 response["X-Request-ID"] = request_id
             return response
         finally:
-            self._report(request, response, time.perf_counter() - started, request_id)
+            seconds = time.perf_counter() - started
+            self._report(request, response, seconds, request_id, client_request_id)
             request_id_var.reset(reset)
 
     @staticmethod
     def _report(
-        request: HttpRequest, response: HttpResponse | None, seconds: float, request_id: str
+        request: HttpRequest,
+        response: HttpResponse | None,
+        seconds: float,
+        request_id: str,
+        client_request_id: str,
     ) -> None:
         status = response.status_code if response is not None else 500
         endpoint = endpoint_of(request.path_info)
@@ -88,6 +102,7 @@ class RequestLogMiddleware:
                 "status": status,
                 "duration_ms": round(seconds * 1000, 2),
                 "request_id": request_id,
+                "client_request_id": client_request_id or None,
                 "manager_id": str(caller.manager_id) if caller else None,
             },
         )

@@ -14,6 +14,10 @@ Accepted forms (case-insensitive; spaces and hyphens work as underscores in name
   (also ``month_to_date``, ``quarter_to_date``, ``year_to_date``, ``ytd``);
 * explicit: ``2024``, ``2024-Q1``, ``2024-03``, ``2024-03-15`` and
   ``2024-01-01..2024-03-31`` (both ends included).
+
+Every day involved lies between ``FIRST_DAY`` and ``LAST_DAY`` (2000-01-01 to
+2100-12-31); anything outside is a validation error naming that range, never date
+arithmetic overflowing deep inside a report.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from enum import StrEnum
 from retail.errors import InvalidInput
 
 MAX_SPAN_DAYS = 3_660  # ten years: more is never a sensible analytics window
+# Every day a period, as_of or range end may name. Far wider than any data (and than
+# a period's comparison, ten years at most, can reach), far from date's own limits.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+SUPPORTED = f"the supported dates run from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
 MAX_TEXT = 40
 EXAMPLES = (
     "last_30_days, last_week, last_month, last_quarter, last_year, this_month, this_year, "
@@ -91,7 +100,16 @@ class Period:
 
 def resolve_today(today: date | None) -> date:
     """The day relative periods count back from: the given one, or today in UTC."""
-    return today if today is not None else datetime.now(UTC).date()
+    return supported_day(today, field="as_of") if today is not None else datetime.now(UTC).date()
+
+
+def supported_day(day: date, *, field: str) -> date:
+    """``day``, or a validation error naming the field and the supported range."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(
+            f"The {field} {day.isoformat()} is out of range: {SUPPORTED}.", reason=field
+        )
+    return day
 
 
 def parse_day(text: str, *, field: str = "as_of") -> date:
@@ -100,9 +118,10 @@ def parse_day(text: str, *, field: str = "as_of") -> date:
     if not _DAY.match(value):
         raise InvalidInput(f"The {field} must be a date like 2024-03-31.", reason=field)
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"The {field} {value!r} is not a real date.", reason=field) from None
+    return supported_day(day, field=field)
 
 
 def parse_period(text: str, *, today: date | None = None) -> Period:
@@ -122,6 +141,8 @@ def parse_period(text: str, *, today: date | None = None) -> Period:
             f"The period {raw!r} ends before it starts; give the earlier date first.",
             reason="period",
         )
+    if period.start < FIRST_DAY or period.end > LAST_DAY:
+        raise InvalidInput(f"The period {raw!r} is out of range: {SUPPORTED}.", reason="period")
     if period.days > MAX_SPAN_DAYS:
         raise InvalidInput(
             f"The period {raw!r} is longer than {MAX_SPAN_DAYS} days; narrow it down.",
@@ -168,17 +189,25 @@ def _explicit(name: str) -> Period | None:
             day = parse_day(name, field="period")
             return Period(day, day, day.isoformat())
         if match := _YEAR.match(name):
-            start = date(int(match.group(1)), 1, 1)
+            start = date(_supported_year(match, name), 1, 1)
             return _whole(start, Unit.YEAR)
         if match := _QUARTER.match(name):
-            start = date(int(match.group(1)), 3 * int(match.group(2)) - 2, 1)
+            start = date(_supported_year(match, name), 3 * int(match.group(2)) - 2, 1)
             return _whole(start, Unit.QUARTER)
         if match := _MONTH.match(name):
-            start = date(int(match.group(1)), int(match.group(2)), 1)
+            start = date(_supported_year(match, name), int(match.group(2)), 1)
             return _whole(start, Unit.MONTH)
     except ValueError:
         raise InvalidInput(f"The period {name!r} is not a real date.", reason="period") from None
     return None
+
+
+def _supported_year(match: re.Match[str], name: str) -> int:
+    """The year a period names, refused before date arithmetic can overflow on it."""
+    year = int(match.group(1))
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise InvalidInput(f"The period {name!r} is out of range: {SUPPORTED}.", reason="period")
+    return year
 
 
 def _whole(start: date, unit: Unit) -> Period:

@@ -1,8 +1,8 @@
 """The audit admin shows real calls made over HTTP, with their outcomes, and filters them.
 
 The calls go to the gunicorn test server; each carries an X-Request-ID that names
-this test run, so the rows can be found (and deleted afterwards) without touching
-rows other tests wrote.
+this test run (kept as the client's request id), so the rows can be found (and
+deleted afterwards) without touching rows other tests wrote.
 """
 
 from __future__ import annotations
@@ -56,20 +56,22 @@ def audited(zava_server, tokens, run_id, django_db_blocker) -> Iterator[dict[str
     assert statuses["unauthorized"] == 401
     assert {s for c, s in statuses.items() if c != "unauthorized"} == {200}
     with django_db_blocker.unblock():
-        rows = {c.request_id.removeprefix(f"{run_id}-"): c for c in _rows(run_id)}
+        rows = {c.client_request_id.removeprefix(f"{run_id}-"): c for c in _rows(run_id)}
         yield rows
         _rows(run_id).delete()
 
 
 def _rows(run_id: str):
-    return ToolCall.objects.filter(request_id__startswith=run_id)
+    return ToolCall.objects.filter(client_request_id__startswith=run_id)
 
 
 def listed(client, run_id: str, **filters: str) -> set[str]:
     """The cases of this run the audit changelist shows with ``filters``."""
     response = client.get(CHANGELIST, {"q": run_id, **filters})
     assert response.status_code == 200
-    return {c.request_id.removeprefix(f"{run_id}-") for c in response.context["cl"].result_list}
+    return {
+        c.client_request_id.removeprefix(f"{run_id}-") for c in response.context["cl"].result_list
+    }
 
 
 def store_id(name: str) -> str:
@@ -144,3 +146,24 @@ def test_a_calls_page_shows_its_sql_and_cannot_be_changed(admin_client, audited)
     delete = reverse("admin:retail_toolcall_delete", args=[row.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert ToolCall.objects.filter(pk=row.pk).exists()
+
+
+def test_the_list_shows_a_querys_fingerprint_and_its_page_the_whole_padded_text(
+    admin_client, zava_server, tokens, run_id
+):
+    """Padding (issue 17) hides nothing: fingerprint first in the list, all of it on the page."""
+    sql = "/*" + "x" * 4_100 + "*/ SELECT first_name FROM retail.customers LIMIT 3"
+    arguments = {"postgresql_query": sql}
+    assert call(zava_server.mcp_url, tokens[PUGET], f"{run_id}-padded", "execute_sales_query",
+                arguments) == 200  # fmt: skip
+    try:
+        row = _rows(run_id).get(client_request_id=f"{run_id}-padded")
+        assert row.query_fingerprint
+        listing = admin_client.get(CHANGELIST, {"q": f"{run_id}-padded"}).content.decode()
+        assert row.query_fingerprint in listing
+        page = admin_client.get(reverse("admin:retail_toolcall_change", args=[row.pk]))
+        text = page.content.decode()
+        assert "*/ SELECT first_name FROM retail.customers LIMIT 3" in text
+        assert row.query_sha256 in text
+    finally:
+        _rows(run_id).filter(client_request_id=f"{run_id}-padded").delete()

@@ -17,7 +17,7 @@ QUESTION = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
 
 
 @pytest.fixture(autouse=True)
-def empty_cache():
+def empty_cache(database):  # the cache is a database table
     cache.clear()
     yield
     cache.clear()
@@ -29,7 +29,13 @@ def _answer(manager_id, sql: str = QUESTION):
 
 
 def _answer_keys() -> set[str]:
-    return {key for key in cache._cache if ":answer:query:" in key}  # LocMemCache internals
+    """The query answers in the cache: rows of the database cache's table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT cache_key FROM {cache._table} WHERE cache_key LIKE %s AND expires > now()",
+            ["%:answer:query:%"],
+        )
+        return {key for (key,) in cursor.fetchall()}
 
 
 def test_two_managers_asking_the_same_question_get_their_own_answers(database):

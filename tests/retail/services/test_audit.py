@@ -15,7 +15,8 @@ from retail.services.audit import MAX_ARGUMENT_CHARS, tool_call_record
         ({"similarity_threshold": float("nan")}, {"similarity_threshold": "nan"}),
         ({"nested": [{"k\x00": float("inf")}]}, {"nested": [{"k\\0": "inf"}]}),
         ({"postgresql_query": "x" * (MAX_ARGUMENT_CHARS + 10)},
-         {"postgresql_query": "x" * MAX_ARGUMENT_CHARS + "…"}),
+         {"postgresql_query": "x" * (MAX_ARGUMENT_CHARS - 1) + "…"}),
+        ({"store": "\ud800 and \udfff"}, {"store": "\\ud800 and \\udfff"}),
     ],
 )  # fmt: skip
 def test_arguments_jsonb_would_refuse_are_still_recorded(database, arguments, stored):
@@ -28,6 +29,8 @@ def test_arguments_jsonb_would_refuse_are_still_recorded(database, arguments, st
         request_id="audit-test",
     )
     try:
-        assert ToolCall.objects.filter(tool="audit-test").get().arguments == stored
+        row = ToolCall.objects.filter(tool="audit-test").get()
+        assert row.arguments == stored
+        assert row.sanitised
     finally:
         ToolCall.objects.filter(tool="audit-test").delete()

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from retail.errors import InvalidInput
-from retail.services.analytics.periods import parse_day, parse_period
+from retail.services.analytics.periods import parse_day, parse_period, resolve_today
 
 TODAY = date(2026, 6, 17)  # a Wednesday in the middle of a month and a quarter
 D = date.fromisoformat
@@ -118,3 +118,34 @@ def test_parse_day_accepts_only_real_iso_dates(text):
         parse_day(text)
     assert error.value.reason == "as_of"
     assert parse_day("2026-06-17") == TODAY
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0001", "1999", "2101", "9999", "0001-Q1", "0001-01", "0001-01-01", "9999-12-31",
+     "1999-12-31..2000-01-31", "2100-12-01..2101-01-01"],
+)  # fmt: skip
+def test_periods_outside_the_supported_dates_are_refused_naming_the_range(text):
+    with pytest.raises(InvalidInput) as error:
+        parse_period(text, today=TODAY)
+    assert error.value.reason in ("period", "period start", "period end")
+    assert "2000-01-01 to 2100-12-31" in error.value.message
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "0001-01-05", "1999-12-31", "2101-01-01",
+                                  "9999-12-31"])  # fmt: skip
+def test_as_of_days_outside_the_supported_dates_are_refused(text):
+    with pytest.raises(InvalidInput) as error:
+        parse_day(text)
+    assert error.value.reason == "as_of"
+    assert "2000-01-01 to 2100-12-31" in error.value.message
+
+
+def test_the_edges_of_the_supported_dates_work_and_a_relative_period_stays_inside():
+    assert parse_period("2000", today=TODAY).start == date(2000, 1, 1)
+    assert parse_period("2100-Q4", today=TODAY).end == date(2100, 12, 31)
+    assert parse_period("this_year", today=date(2100, 12, 31)).days == 365
+    with pytest.raises(InvalidInput, match="2000-01-01 to 2100-12-31"):
+        parse_period("last_30_days", today=date(2000, 1, 10))
+    with pytest.raises(InvalidInput, match="2000-01-01 to 2100-12-31"):
+        resolve_today(date(1, 1, 1))

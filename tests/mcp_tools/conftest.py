@@ -1,0 +1,18 @@
+"""Fixtures the MCP tests share: the live server's /mcp URL and a store manager's token."""
+
+from __future__ import annotations
+
+import pytest
+
+SEATTLE = "seattle.manager@zava.example"
+
+
+@pytest.fixture
+def url(zava_server) -> str:
+    return zava_server.mcp_url
+
+
+@pytest.fixture
+def token(tokens) -> str:
+    """The Seattle store manager's bearer token: one store, the attacker's usual seat."""
+    return tokens[SEATTLE]
