@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from retail.signing_keys import current_key
 
 TENANT_DB_ALIAS = "tenant"
 IDENTITY_SETTING = "app.current_rls_user_id"
@@ -63,22 +64,6 @@ class TenantContext:
 
     def cursor(self):
         return self.connection.cursor()
-
-
-_key_lock = threading.Lock()
-_signing_keys: dict[str, bytes] = {}
-
-
-def _signing_key(alias: str) -> bytes:
-    """The HMAC key, read once per process with the owner role (the tenant cannot)."""
-    database = connections[alias].settings_dict["NAME"]
-    key = _signing_keys.get(database)
-    if key is None:
-        with _key_lock, connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("SELECT secret FROM zava_private.rls_signing_key WHERE id = 1")
-            key = bytes(cursor.fetchone()[0])
-            _signing_keys[database] = key
-    return key
 
 
 def sign_identity(key: bytes, manager_id: UUID, backend_pid: int, transaction_start: int) -> str:
@@ -120,7 +105,7 @@ def tenant_context(
             if manager_id is not None:
                 identity = str(manager_id)
                 proof = sign_identity(
-                    _signing_key(using), manager_id, backend_pid, transaction_start
+                    current_key(using), manager_id, backend_pid, transaction_start
                 )
             cursor.execute(
                 _ENTER_SQL,
