@@ -56,6 +56,16 @@ def start(pgdata: Path) -> None:
     pgserver.get_server(pgdata, cleanup_mode=None)
 
 
+def stop(pgdata: Path, mode: str = "fast") -> None:
+    """Stop the server in ``pgdata`` (``pg_ctl stop``; as pgserver's user when we are root)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["stop", "-m", mode], pgdata=pgdata, user=user)
+
+
 def ensure_embedded_server(pgdata: Path, *, database: str, roles: dict[str, str]) -> EmbeddedServer:
     """Start the server in ``pgdata`` unless it runs already, and bootstrap it once."""
     pgdata = pgdata.resolve()
