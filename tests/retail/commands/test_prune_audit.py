@@ -8,19 +8,16 @@ import time
 import uuid
 from io import StringIO
 
-import httpx
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from tests.mcp_client import post
+
 TOOL = "prune-test"
 OLD_ROWS = 1_200  # one every 3.5 hours over 175 days, 10 to 185 days old
-CALL = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "tools/call",
-    "params": {"name": "get_current_utc_date", "arguments": {}},
-}
+CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call"}
+DATE = {"name": "get_current_utc_date", "arguments": {}}
 
 
 def _scalar(sql: str, params: list | None = None):
@@ -76,18 +73,14 @@ def test_exactly_the_rows_older_than_the_cutoff_go_in_batches_while_calls_are_au
     stop = threading.Event()
 
     def stream() -> None:
-        with httpx.Client(timeout=30) as client:
-            while not stop.is_set():
-                response = client.post(
-                    zava_server.mcp_url,
-                    json=CALL,
-                    headers={
-                        "Authorization": f"Bearer {tokens['seattle.manager@zava.example']}",
-                        "Accept": "application/json",
-                        "X-Request-ID": f"{marker}{len(calls):08d}",
-                    },
-                )
-                calls.append(response.status_code)
+        while not stop.is_set():
+            response = post(
+                zava_server.mcp_url,
+                {**CALL, "params": DATE},
+                token=tokens["seattle.manager@zava.example"],
+                headers={"X-Request-ID": f"{marker}{len(calls):08d}"},
+            )
+            calls.append(response.status_code)
 
     worker = threading.Thread(target=stream)
     worker.start()

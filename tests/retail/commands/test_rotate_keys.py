@@ -20,30 +20,22 @@ from django.conf import settings
 from django.db import connection
 
 from tests.conftest import gunicorn_server, server_environment
+from tests.mcp_client import rpc
 
 CLIENTS = {  # email -> the stores it must see, as the tool's text answer
     "seattle.manager@zava.example": '{"c":["store_id"],"r":[[1]],"n":1}',
     "eastern.online@zava.example": '{"c":["store_id"],"r":[[4],[8]],"n":2}',
 }
-CALL = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "tools/call",
-    "params": {
-        "name": "execute_sales_query",
-        "arguments": {"postgresql_query": "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"},
-    },
-}
+QUERY = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
 REFRESH_SECONDS = "0.5"
 OVERLAP_SECONDS = "2"
 CALLS_AFTER_EXPIRY = 30  # per client, all started after the old key expired
 
 
-def _answer(client: httpx.Client, url: str, token: str) -> str:
+def _answer(url: str, token: str) -> str:
+    params = {"name": "execute_sales_query", "arguments": {"postgresql_query": QUERY}}
     try:
-        response = client.post(url, json=CALL, headers={"Authorization": f"Bearer {token}"})
-        body = response.json()
-        return body["result"]["content"][0]["text"]
+        return rpc(url, token, "tools/call", params).json()["result"]["content"][0]["text"]
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         return f"failed: {exc!r}"
 
@@ -65,10 +57,9 @@ def test_no_call_fails_while_the_key_rotates(original_keys, tokens, tmp_path):
     stop = threading.Event()
 
     def stream(email: str, url: str) -> None:
-        with httpx.Client(timeout=30, headers={"Accept": "application/json"}) as client:
-            while not stop.is_set():
-                started_after_expiry = expired.is_set()
-                answers[email].append((_answer(client, url, tokens[email]), started_after_expiry))
+        while not stop.is_set():
+            started_after_expiry = expired.is_set()
+            answers[email].append((_answer(url, tokens[email]), started_after_expiry))
 
     with gunicorn_server(tmp_path / "gunicorn.log", environment) as server:
         workers = [
