@@ -6,7 +6,8 @@ Inside :func:`tenant_context`, the ``tenant`` connection runs one transaction th
 * switched to the restricted tenant role, with ``search_path`` set to ``retail``;
 * carrying the manager's identity in ``app.current_rls_user_id`` together with
   ``app.rls_context_proof``, an HMAC that binds the identity to this backend and this
-  transaction (see migration 0002). Row-level security trusts only the pair.
+  transaction (see migration 0002). Row-level security trusts only the pair. The
+  key is the current one of :mod:`retail.signing_keys`, which ``rotate_keys`` replaces.
 
 Every setting is transaction-local (``set_config(..., true)``) and the transaction
 always rolls back, so nothing survives on the pooled connection. No identity means

@@ -99,22 +99,10 @@ def restore(database: Mapping, path: Path, roles: Mapping[str, str]) -> None:
     if not path.is_file():
         raise BackupError(f"No such file: {path}")
     contents = _run([str(pg_tool("pg_restore")), "--list", str(path)], database)
-    with psycopg.connect(_conninfo(database), autocommit=True) as conn:
-        missing = [
-            name
-            for name in roles.values()
-            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name]).fetchone()
-        ]
-        if missing:
-            raise BackupError(
-                f"Roles {', '.join(missing)} do not exist on this server: run "
-                "`manage.py bootstrap_database` first (the embedded server creates them itself)."
-            )
-        if conn.execute(_USER_OBJECTS_SQL).fetchone()[0]:
-            raise BackupError(
-                f"Database {database['NAME']!r} is not empty: restore into a new database "
-                "(or a new ZAVA_PGDATA for the embedded server)."
-            )
+    try:
+        _check_target(database, roles)
+    except psycopg.OperationalError as exc:
+        raise BackupError(f"Cannot connect to database {database['NAME']!r}: {exc}") from exc
     entries = [
         line
         for line in contents.splitlines()
@@ -142,3 +130,23 @@ def restore(database: Mapping, path: Path, roles: Mapping[str, str]) -> None:
             )
         )
         conn.execute("ANALYZE")  # planner statistics are not part of a dump
+
+
+def _check_target(database: Mapping, roles: Mapping[str, str]) -> None:
+    """The roles must exist and the database must be empty."""
+    with psycopg.connect(_conninfo(database), autocommit=True) as conn:
+        missing = [
+            name
+            for name in roles.values()
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name]).fetchone()
+        ]
+        if missing:
+            raise BackupError(
+                f"Roles {', '.join(missing)} do not exist on this server: run "
+                "`manage.py bootstrap_database` first (the embedded server creates them itself)."
+            )
+        if conn.execute(_USER_OBJECTS_SQL).fetchone()[0]:
+            raise BackupError(
+                f"Database {database['NAME']!r} is not empty: restore into a new database "
+                "(or a new ZAVA_PGDATA for the embedded server)."
+            )

@@ -117,3 +117,10 @@ def test_restore_refuses_a_database_that_is_not_empty(restored):
 def test_restore_of_a_missing_file_is_a_clear_error(database, tmp_path: Path):
     with pytest.raises(CommandError, match="No such file"):
         call_command("restore", tmp_path / "missing.dump")
+
+
+def test_restore_of_a_file_that_is_not_a_dump_is_a_clear_error(database, tmp_path: Path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a dump")
+    with pytest.raises(CommandError, match="pg_restore failed"):
+        call_command("restore", path)
