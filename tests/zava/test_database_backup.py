@@ -9,8 +9,10 @@ same answer; the HMAC keys must be the same and the tenant role as locked down.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -46,7 +48,10 @@ def restored(seeded, tokens, django_db_blocker, tmp_path_factory):
     dump = workdir / "zava.dump"
     with django_db_blocker.unblock():
         call_command("backup", to=dump)
-    pgdata = workdir / "pgdata"
+    # Not under pytest's own temporary root: another pytest run may make that private
+    # again, and the server runs as pgserver's user, which must reach its data.
+    cluster_dir = Path(tempfile.mkdtemp(prefix="zava-restored-"))
+    pgdata = cluster_dir / "pgdata"
     environment = server_environment(ZAVA_PGDATA=str(pgdata), ZAVA_DB_NAME="zava")
     subprocess.run(
         [sys.executable, "manage.py", "restore", str(dump)],
@@ -57,6 +62,7 @@ def restored(seeded, tokens, django_db_blocker, tmp_path_factory):
             yield server, dump, environment, EmbeddedServer(socket_dir=pgdata)
     finally:
         embedded_postgres.stop(pgdata)
+        shutil.rmtree(cluster_dir, ignore_errors=True)
 
 
 def test_the_dump_is_readable_by_its_owner_only(restored):
