@@ -6,7 +6,8 @@ Inside :func:`tenant_context`, the ``tenant`` connection runs one transaction th
 * switched to the restricted tenant role, with ``search_path`` set to ``retail``;
 * carrying the manager's identity in ``app.current_rls_user_id`` together with
   ``app.rls_context_proof``, an HMAC that binds the identity to this backend and this
-  transaction (see migration 0002). Row-level security trusts only the pair.
+  transaction (see migration 0002). Row-level security trusts only the pair. The
+  key is the current one of :mod:`retail.signing_keys`, which ``rotate_keys`` replaces.
 
 Every setting is transaction-local (``set_config(..., true)``) and the transaction
 always rolls back, so nothing survives on the pooled connection. No identity means
@@ -17,15 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from retail.signing_keys import current_key
 
 TENANT_DB_ALIAS = "tenant"
 IDENTITY_SETTING = "app.current_rls_user_id"
@@ -63,22 +65,6 @@ class TenantContext:
 
     def cursor(self):
         return self.connection.cursor()
-
-
-_key_lock = threading.Lock()
-_signing_keys: dict[str, bytes] = {}
-
-
-def _signing_key(alias: str) -> bytes:
-    """The HMAC key, read once per process with the owner role (the tenant cannot)."""
-    database = connections[alias].settings_dict["NAME"]
-    key = _signing_keys.get(database)
-    if key is None:
-        with _key_lock, connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("SELECT secret FROM zava_private.rls_signing_key WHERE id = 1")
-            key = bytes(cursor.fetchone()[0])
-            _signing_keys[database] = key
-    return key
 
 
 def sign_identity(key: bytes, manager_id: UUID, backend_pid: int, transaction_start: int) -> str:
@@ -120,7 +106,7 @@ def tenant_context(
             if manager_id is not None:
                 identity = str(manager_id)
                 proof = sign_identity(
-                    _signing_key(using), manager_id, backend_pid, transaction_start
+                    current_key(using), manager_id, backend_pid, transaction_start
                 )
             cursor.execute(
                 _ENTER_SQL,

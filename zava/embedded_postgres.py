@@ -12,6 +12,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import signal
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +56,27 @@ def start(pgdata: Path) -> None:
 
     logger.info("Starting embedded PostgreSQL in %s", pgdata)
     pgserver.get_server(pgdata, cleanup_mode=None)
+
+
+def stop(pgdata: Path, *, timeout: float = 60.0) -> None:
+    """Stop the server in ``pgdata`` (a fast shutdown) and wait until it has exited.
+
+    Signals the postmaster directly, as ``pg_ctl stop -m fast`` does, so it also works
+    when this process may not read ``pgdata`` (pgserver runs the server as its own user).
+    """
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        os.kill(pid, signal.SIGINT)
+    except (OSError, ValueError):
+        return  # not running
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"PostgreSQL in {pgdata} did not stop within {timeout:.0f} s")
 
 
 def ensure_embedded_server(pgdata: Path, *, database: str, roles: dict[str, str]) -> EmbeddedServer:

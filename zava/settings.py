@@ -31,6 +31,9 @@ def _local_secret_key() -> str:
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
+# Previous keys, still accepted for signatures (sessions, password resets) while they
+# expire: rotate by moving the old SECRET_KEY here, then drop it after a session age.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -183,6 +186,14 @@ ZAVA_DB_RETRY_BACKOFF_MS = env.int("ZAVA_DB_RETRY_BACKOFF_MS", default=100)
 ZAVA_QUERY_TIMEOUT_MS = env.int("ZAVA_QUERY_TIMEOUT_MS", default=30_000)
 ZAVA_LOCK_TIMEOUT_MS = env.int("ZAVA_LOCK_TIMEOUT_MS", default=2_000)
 ZAVA_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("ZAVA_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)
+# Tenant-identity HMAC key rotation (manage.py rotate_keys): each process reads the
+# current key again after REFRESH seconds; the old key stays valid for OVERLAP seconds,
+# which must be longer, so that no worker signs with a key the database refuses.
+ZAVA_SIGNING_KEY_REFRESH_SECONDS = env.float("ZAVA_SIGNING_KEY_REFRESH_SECONDS", default=10.0)
+ZAVA_SIGNING_KEY_OVERLAP_SECONDS = env.float("ZAVA_SIGNING_KEY_OVERLAP_SECONDS", default=60.0)
+
+# Days the tool-call audit is kept; `manage.py prune_audit` deletes older rows.
+ZAVA_AUDIT_RETENTION_DAYS = env.int("ZAVA_AUDIT_RETENTION_DAYS", default=90)
 
 ZAVA_MAX_ROWS = env.int("ZAVA_MAX_ROWS", default=1_000)
 ZAVA_MAX_RESULT_BYTES = env.int("ZAVA_MAX_RESULT_BYTES", default=512 * 1024)

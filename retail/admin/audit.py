@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from retail.admin.base import ZavaModelAdmin
+from retail.admin.estimated_count import EstimatedCountAdminMixin
 from retail.models import ManagerKind, Store, ToolCall
 
 SUMMARY_CHARS = 90
@@ -50,7 +51,7 @@ class ToolFilter(admin.SimpleListFilter):
 
 
 @admin.register(ToolCall)
-class ToolCallAdmin(ZavaModelAdmin):
+class ToolCallAdmin(EstimatedCountAdminMixin, ZavaModelAdmin):
     list_display = [
         "created_at",
         "manager",

@@ -77,15 +77,45 @@ class Point:
     label: str  # shown as the point's tooltip
 
 
+def _polyline(points: Sequence[Point]) -> str:
+    return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in points)
+
+
 @dataclass(frozen=True)
 class Series:
     name: str
     colour: str
     points: list[Point]
+    partial_from: int | None = None  # index of the first point of an incomplete period
 
     @property
     def polyline(self) -> str:
-        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+        return _polyline(self.points)
+
+    @property
+    def solid_polyline(self) -> str:
+        """The line through complete periods only."""
+        return _polyline(self.points[: self.partial_from])
+
+    @property
+    def partial_polyline(self) -> str:
+        """The segment into the incomplete periods (drawn dashed), or ''."""
+        if self.partial_from is None:
+            return ""
+        return _polyline(self.points[max(self.partial_from - 1, 0) :])
+
+
+@dataclass(frozen=True)
+class PartialBand:
+    """The shaded, labelled stretch of a line chart whose periods are not over."""
+
+    x: float
+    width: float
+    label: str
+
+    @property
+    def middle(self) -> float:
+        return self.x + self.width / 2
 
 
 @dataclass(frozen=True)
@@ -95,6 +125,7 @@ class LineChart:
     x_ticks: list[Tick]
     y_ticks: list[Tick]
     series: list[Series]
+    partial: PartialBand | None = None
 
 
 @dataclass(frozen=True)
@@ -195,8 +226,15 @@ def line_chart(
     series: Sequence[tuple[str, Sequence[Number]]],
     value_format: Callable[[Number], str] = compact_number,
     box: Box | None = None,
+    partial_from: int | None = None,
+    partial_label: str = "partial",
 ) -> LineChart:
-    """One polyline per series over the same x labels (e.g. months)."""
+    """One polyline per series over the same x labels (e.g. months).
+
+    From index ``partial_from`` on, the periods are incomplete (the month in progress):
+    their segment is dashed, their points' tooltips say so and a shaded band labelled
+    ``partial_label`` covers them, so a drop there does not read as a collapse.
+    """
     box = box or Box()
     values = [float(v) for _, vs in series for v in vs]
     top = axis_top(max(values, default=0.0))
@@ -210,6 +248,17 @@ def line_chart(
 
     # Label every month on short windows, fewer on long ones so they never overlap.
     every = max(1, math.ceil(len(x_labels) / 12))
+
+    def tooltip(name: str, i: int, value: Number) -> str:
+        text = f"{name}, {x_labels[i]}: {value_format(value)}"
+        return (
+            f"{text} ({partial_label})" if partial_from is not None and i >= partial_from else text
+        )
+
+    band = None
+    if partial_from is not None and partial_from < len(x_labels):
+        start = box.left if partial_from == 0 else (x_at(partial_from - 1) + x_at(partial_from)) / 2
+        band = PartialBand(x=start, width=box.x_end - start, label=partial_label)
     return LineChart(
         title=title,
         box=box,
@@ -219,13 +268,12 @@ def line_chart(
             Series(
                 name=name,
                 colour=PALETTE[index % len(PALETTE)],
-                points=[
-                    Point(x_at(i), y_at(v), f"{name}, {x_labels[i]}: {value_format(v)}")
-                    for i, v in enumerate(vs)
-                ],
+                points=[Point(x_at(i), y_at(v), tooltip(name, i, v)) for i, v in enumerate(vs)],
+                partial_from=partial_from if band else None,
             )
             for index, (name, vs) in enumerate(series)
         ],
+        partial=band,
     )
 
 

@@ -35,6 +35,10 @@ def dashboard(request: HttpRequest, site: AdminSite) -> HttpResponse:
     months = _months(request)
     sales = data.sales_by_store(months=months)
     labels = [m.strftime("%b %Y") for m in sales.months]
+    partial = {
+        "partial_from": sales.first_partial,
+        "partial_label": f"partial: to {sales.until:%-d %b}" if sales.until else "partial",
+    }
     categories = data.top_categories(start=sales.start, end=sales.end) if sales.months else []
     calls = data.tool_call_volume(days=TOOL_CALL_DAYS)
     total_calls = sum(day.total for day in calls)
@@ -51,11 +55,13 @@ def dashboard(request: HttpRequest, site: AdminSite) -> HttpResponse:
             x_labels=labels,
             series=[(s.store_name, s.revenue) for s in sales.stores],
             value_format=_money,
+            **partial,
         ),
         "orders_chart": charts.line_chart(
             title="Orders per store and month",
             x_labels=labels,
             series=[(s.store_name, s.orders) for s in sales.stores],
+            **partial,
         ),
         "categories": categories,
         "categories_chart": charts.bar_chart(

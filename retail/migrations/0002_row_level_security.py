@@ -9,11 +9,12 @@ SQL cannot, so a forged identity yields no rows, and a proof is worthless outsid
 the transaction it was made for.
 """
 
-import hashlib
 import secrets
 
 from django.conf import settings
 from django.db import migrations
+
+from retail.signing_keys import hmac_pads
 
 TENANT_TABLES = {
     # table: the column that names the store a row belongs to
@@ -67,14 +68,6 @@ $fn$
 """
 
 
-def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
-    """HMAC's inner and outer padded keys (RFC 2104), so SQL needs only sha256()."""
-    block = (
-        key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
-    )
-    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
-
-
 def forwards(apps, schema_editor):
     q = schema_editor.connection.ops.quote_name
     tenant = q(settings.ZAVA_DB_ROLES["tenant"])
@@ -95,7 +88,7 @@ def forwards(apps, schema_editor):
                created_at timestamptz NOT NULL DEFAULT now())"""
     )
     key = secrets.token_bytes(32)
-    inner, outer = _hmac_pads(key)
+    inner, outer = hmac_pads(key)
     run(
         "INSERT INTO zava_private.rls_signing_key (id, secret, inner_pad, outer_pad) "
         "VALUES (1, %s, %s, %s)",

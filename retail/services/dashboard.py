@@ -6,12 +6,14 @@ with the owner role, whose ``owner_all`` policy shows every store's rows.
 
 The sales window ends with the month of the latest order rather than today, so a
 dataset that stops in the past (a demo or the tests' seed) still shows its last
-months instead of an empty chart.
+months instead of an empty chart. A month the data does not cover to its end (the
+current one, usually) is marked incomplete, as the analytics tools mark buckets
+``complete: false``: its totals are not comparable with whole months.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -45,6 +47,13 @@ class StoreSales:
 class SalesOverTime:
     months: list[date]  # first day of each month, oldest first
     stores: list[StoreSales]
+    complete: list[bool] = field(default_factory=list)  # per month: covered to its last day
+    until: date | None = None  # the last day with data in the window
+
+    @property
+    def first_partial(self) -> int | None:
+        """Index of the first month not covered to its end, if any (only ever the last)."""
+        return next((i for i, done in enumerate(self.complete) if not done), None)
 
     @property
     def start(self) -> date | None:
@@ -106,10 +115,14 @@ def latest_order_date() -> date | None:
     return Order.objects.aggregate(latest=Max("order_date"))["latest"]
 
 
-def sales_by_store(*, months: int = 12, until: date | None = None) -> SalesOverTime:
+def sales_by_store(
+    *, months: int = 12, until: date | None = None, today: date | None = None
+) -> SalesOverTime:
     """Revenue and orders per store and month, for ``months`` months up to ``until``.
 
-    ``until`` defaults to the latest order's date; its whole month is included.
+    ``until`` defaults to the latest order's date; its whole month is included. A
+    month is complete when it ended on or before ``until`` and before ``today`` (UTC),
+    so the month in progress never counts as a whole one.
     """
     if months < 1:
         raise ValueError("months must be at least 1")
@@ -119,6 +132,10 @@ def sales_by_store(*, months: int = 12, until: date | None = None) -> SalesOverT
         return SalesOverTime(months=[], stores=[])
     window = _months_back(until, months)
     start, stop = window[0], _month_after(window[-1])
+    today = today or timezone.localdate()
+    complete = [
+        _month_after(m) - timedelta(days=1) <= until and _month_after(m) <= today for m in window
+    ]
 
     revenue = {
         (row["store_id"], row["month"]): row["revenue"]
@@ -150,6 +167,8 @@ def sales_by_store(*, months: int = 12, until: date | None = None) -> SalesOverT
             )
             for store in stores
         ],
+        complete=complete,
+        until=until,
     )
 
 

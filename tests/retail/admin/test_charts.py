@@ -77,3 +77,35 @@ def test_the_templates_escape_names():
     bars = bar_chart(title="t", items=[('"><svg onload=x>', 1)])
     svg = render_to_string("admin/retail/charts/bar_chart.html", {"chart": bars})
     assert "<svg onload" not in svg
+
+
+def test_a_partial_period_is_dashed_shaded_and_labelled():
+    box = Box(width=300, height=100, left=0, right=0, top=0, bottom=0)
+    chart = line_chart(
+        title="t",
+        x_labels=["Apr", "May", "Jun"],
+        series=[("s", [4, 4, 1])],
+        box=box,
+        partial_from=2,
+        partial_label="partial: to 3 Jun",
+    )
+    series = chart.series[0]
+    assert series.solid_polyline == "0.0,0.0 150.0,0.0"
+    assert series.partial_polyline == "150.0,0.0 300.0,75.0"  # from May into June
+    assert chart.partial.x == 225.0  # halfway between May and June, to the right edge
+    assert chart.partial.width == 75.0
+    assert series.points[2].label.endswith("(partial: to 3 Jun)")
+    assert not series.points[1].label.endswith(")")
+
+    svg = render_to_string("admin/retail/charts/line_chart.html", {"chart": chart})
+    assert 'stroke-dasharray="5 4" points="150.0,0.0 300.0,75.0"' in svg
+    assert 'points="0.0,0.0 150.0,0.0"' in svg
+    assert ">partial: to 3 Jun</text>" in svg
+
+
+def test_a_chart_without_a_partial_period_has_no_dashes():
+    chart = line_chart(title="t", x_labels=["a", "b"], series=[("s", [1, 2])])
+    assert chart.partial is None
+    svg = render_to_string("admin/retail/charts/line_chart.html", {"chart": chart})
+    assert "stroke-dasharray" not in svg
+    assert "partial" not in svg

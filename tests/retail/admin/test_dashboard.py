@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from retail.models import Store
 
@@ -48,3 +51,37 @@ def test_the_dashboard_needs_a_staff_login(client, database):
 def test_every_page_links_to_the_dashboard(staff_client, database):
     page = staff_client.get(reverse("admin:retail_store_changelist")).content.decode()
     assert f'href="{URL}"' in page
+
+
+@pytest.fixture
+def order_today(database):
+    """One order dated today, so that the window ends with the month in progress."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO retail.orders (customer_id, store_id, order_date) "
+            "SELECT customer_id, primary_store_id, current_date FROM retail.customers "
+            "ORDER BY customer_id LIMIT 1 RETURNING order_id"
+        )
+        order_id = cursor.fetchone()[0]
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM retail.orders WHERE order_id = %s", [order_id])
+
+
+def test_the_month_in_progress_is_drawn_dashed_and_labelled(staff_client, order_today):
+    response = staff_client.get(URL, {"months": "6"})
+    today = timezone.localdate()
+    sales = response.context["sales"]
+    assert sales.months[-1] == today.replace(day=1)
+    assert sales.first_partial == 5
+    page = response.content.decode()
+    label = f"partial: to {today.day} {today:%b}"
+    assert page.count(f">{label}</text>") == 2  # the revenue and the orders chart
+    assert page.count('class="partial-line"') == 2 * Store.objects.count()
+    assert f"{today:%B %Y} is partial" in page
+
+
+def test_complete_months_have_no_partial_marks(staff_client, database):
+    page = staff_client.get(URL).content.decode()
+    assert "partial-line" not in page
+    assert "is partial" not in page

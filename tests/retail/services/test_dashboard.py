@@ -113,3 +113,23 @@ def test_a_day_without_calls_has_no_error_rate(database):
     long_ago = datetime(2001, 1, 1, 12, tzinfo=timezone.get_current_timezone())
     (day,) = tool_call_volume(days=1, now=long_ago)
     assert (day.total, day.error_rate) == (0, None)
+
+
+def test_months_covered_to_their_end_are_complete(database):
+    sales = sales_by_store(months=3)  # the seed ends on 30 June 2026, long past
+    assert sales.complete == [True, True, True]
+    assert sales.first_partial is None
+
+
+def test_the_month_in_progress_is_partial(database):
+    sales = sales_by_store(months=3, until=date(2026, 6, 15), today=date(2026, 6, 15))
+    assert sales.months[-1] == date(2026, 6, 1)
+    assert sales.complete == [True, True, False]
+    assert sales.first_partial == 2
+    assert sales.until == date(2026, 6, 15)
+
+
+def test_the_last_day_of_a_month_is_still_in_progress(database):
+    sales = sales_by_store(months=2, until=date(2026, 6, 30), today=date(2026, 6, 30))
+    assert sales.complete == [True, False]
+    assert sales_by_store(months=2, today=date(2026, 7, 1)).complete == [True, True]

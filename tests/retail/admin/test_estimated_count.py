@@ -1,0 +1,59 @@
+"""The audit list at size: PostgreSQL's estimate instead of ``count(*)``, exact when small."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from retail.admin.estimated_count import EXACT_COUNT_LIMIT, EstimatedCountPaginator
+from retail.models import ToolCall
+
+TOOL = "estimate-test"
+ROWS = 30_000
+CHANGELIST = reverse("admin:retail_toolcall_changelist")
+
+
+def _counts(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+@pytest.fixture
+def many_calls(database):
+    """ROWS audit rows with fresh statistics; removed (and the table vacuumed) after."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_tool_calls (tool, arguments, outcome, error_code, request_id, "
+            "created_at) SELECT %s, '{}', 'ok', '', '', now() - n * interval '1 second' "
+            "FROM generate_series(1, %s) AS n",
+            [TOOL, ROWS],
+        )
+        cursor.execute("ANALYZE audit_tool_calls")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_tool_calls WHERE tool = %s", [TOOL])
+        cursor.execute("VACUUM ANALYZE audit_tool_calls")
+
+
+def test_a_large_result_is_estimated_not_counted(many_calls):
+    exact = ToolCall.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        estimate = EstimatedCountPaginator(ToolCall.objects.all(), 100).count
+    assert _counts(queries) == []
+    assert abs(estimate - exact) <= exact * 0.1
+
+
+def test_a_small_result_is_counted_exactly(many_calls):
+    small = ToolCall.objects.filter(tool="no-such-tool")
+    paginator = EstimatedCountPaginator(small, 100)
+    assert paginator.count == small.count() < EXACT_COUNT_LIMIT
+
+
+def test_the_audit_changelist_counts_no_rows_at_size(staff_client, many_calls):
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count >= ROWS * 0.9
+    assert response.context["cl"].full_result_count is None
+    assert not [sql for sql in _counts(queries) if "audit_tool_calls" in sql]
