@@ -89,6 +89,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("retail", "0006_head_office_group")]
+    dependencies = [("retail", "0007_audit_whole_requests")]
 
     operations = [migrations.RunPython(forwards, backwards)]
