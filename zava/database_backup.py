@@ -145,7 +145,8 @@ def _check_target(database: Mapping, roles: Mapping[str, str]) -> None:
                 f"Roles {', '.join(missing)} do not exist on this server: run "
                 "`manage.py bootstrap_database` first (the embedded server creates them itself)."
             )
-        if conn.execute(_USER_OBJECTS_SQL).fetchone()[0]:
+        found = conn.execute(_USER_OBJECTS_SQL).fetchone()
+        if found and found[0]:
             raise BackupError(
                 f"Database {database['NAME']!r} is not empty: restore into a new database "
                 "(or a new ZAVA_PGDATA for the embedded server)."

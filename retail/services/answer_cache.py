@@ -39,7 +39,9 @@ def scope_key() -> str:
         return memo[1]
     with tenant_cursor() as cursor:
         cursor.execute("SELECT retail.visible_store_ids(), retail.data_version()")
-        stores, version = cursor.fetchone()
+        row = cursor.fetchone()
+    assert row is not None  # a SELECT without FROM always gives one row
+    stores, version = row
     scope = f"{context.manager_id}|{','.join(map(str, stores))}|{version}"
     connection.zava_cache_scope = (context, scope)
     return scope

@@ -161,7 +161,8 @@ def _read_valid_values() -> dict[str, str]:
     with tenant_cursor() as cursor:
         for name, sql in _VALUES_SQL.items():
             cursor.execute(sql)
-            values[name] = cursor.fetchone()[0] or ""
+            row = cursor.fetchone()
+            values[name] = (row[0] if row else None) or ""
     return values
 
 

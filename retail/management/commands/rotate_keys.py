@@ -59,6 +59,7 @@ class Command(BaseCommand):
                 )
             rotation = signing_keys.rotate(overlap)
             for key in rotation.retired:
+                assert key.expires_at is not None  # a retired key always has its expiry
                 self.stdout.write(
                     f"Key {key.id} retired: valid for transactions begun before "
                     f"{key.expires_at.isoformat()}."
