@@ -12,9 +12,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from mcp_tools.protected_resource import challenge
 from retail.services.tokens import Credential, token_authenticate
-
-REALM = 'Bearer realm="zava-mcp"'
 
 
 def bearer_token(request: HttpRequest) -> str | None:
@@ -31,9 +30,9 @@ def authenticate(request: HttpRequest) -> Credential | None:
 
 
 def unauthorized(request: HttpRequest) -> HttpResponse:
-    challenge = REALM if bearer_token(request) is None else f'{REALM}, error="invalid_token"'
+    error = None if bearer_token(request) is None else "invalid_token"
     response = HttpResponse(status=401)
-    response["WWW-Authenticate"] = challenge
+    response["WWW-Authenticate"] = challenge(request, error)
     response["Content-Length"] = "0"
     return response
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "mcp_server",
+    "oauth2_provider",  # django-oauth-toolkit: the OAuth 2.1 authorization server under /o/
     "retail",
     "mcp_tools",
 ]
@@ -191,6 +192,9 @@ ZAVA_MCP_MAX_BODY_BYTES = env.int("ZAVA_MCP_MAX_BODY_BYTES", default=1024 * 1024
 # Requests per minute and token (0: no limit), and failed logins per minute and address.
 ZAVA_RATE_LIMIT_PER_MINUTE = env.int("ZAVA_RATE_LIMIT_PER_MINUTE", default=600)
 ZAVA_AUTH_FAILURES_PER_MINUTE = env.int("ZAVA_AUTH_FAILURES_PER_MINUTE", default=60)
+# The public base URL (https://mcp.example.com) when clients reach the server through a
+# proxy; empty: taken from each request. /mcp under it is the OAuth token audience.
+ZAVA_PUBLIC_URL = env.str("ZAVA_PUBLIC_URL", default="")
 DJANGO_MCP_GLOBAL_SERVER_CONFIG = {"name": "zava-mcp", "stateless": True}
 DJANGO_MCP_GET_SERVER_INSTRUCTIONS_TOOL = False
 
@@ -261,3 +265,37 @@ if SENTRY_DSN:
         environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
+
+# --- OAuth 2.1 sign-in (django-oauth-toolkit under /o/) ------------------------------
+# MCP clients find the authorization server from /mcp's 401, sign the manager in and
+# get a short-lived token bound to /mcp (RFC 8707) with the scope retail.read.
+# Admin-issued zava_… tokens keep working beside these.
+ZAVA_OAUTH_ACCESS_TOKEN_SECONDS = env.int("ZAVA_OAUTH_ACCESS_TOKEN_SECONDS", default=3600)
+OAUTH2_PROVIDER = {
+    "SCOPES": {"retail.read": "Read your stores' sales, products and stock"},
+    "DEFAULT_SCOPES": ["retail.read"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ZAVA_OAUTH_ACCESS_TOKEN_SECONDS,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("ZAVA_OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 86400),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a reused refresh token revokes its family
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only, "plain" refused
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # only SHA-256 checksums of tokens at rest
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207 mix-up defence
+    "REQUEST_APPROVAL_PROMPT": "force",  # the consent page every time
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "none",
+        "client_secret_post",
+        "client_secret_basic",
+    ],
+    # Native clients listen on a loopback port of their choice (RFC 8252 §7.3).
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+}
