@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from mcp_tools.protected_resource import challenge
-from retail.services.tokens import Credential, token_authenticate
+from mcp_tools.protected_resource import SCOPE, challenge, resource_url
+from retail.services.oauth_access import OAuthCredential, oauth_authenticate
+from retail.services.tokens import TOKEN_PREFIX, Credential, token_authenticate
 
 
 def bearer_token(request: HttpRequest) -> str | None:
@@ -24,9 +25,24 @@ def bearer_token(request: HttpRequest) -> str | None:
     return credentials.strip()
 
 
-def authenticate(request: HttpRequest) -> Credential | None:
+def authenticate(request: HttpRequest) -> Credential | OAuthCredential | None:
+    """The caller from an admin-issued ``zava_…`` token or an OAuth access token.
+
+    Raises ``InsufficientScope`` for an OAuth token without the tools' scope.
+    """
     raw = bearer_token(request)
-    return token_authenticate(raw) if raw else None
+    if not raw:
+        return None
+    if raw.startswith(TOKEN_PREFIX):
+        return token_authenticate(raw)
+    return oauth_authenticate(raw, audience=resource_url(request), scope=SCOPE)
+
+
+def rate_limit_key(credential: Credential | OAuthCredential) -> int | str:
+    """Each token gets its own request budget, whichever kind it is."""
+    if isinstance(credential, OAuthCredential):
+        return f"oauth-{credential.oauth_token_id}"
+    return credential.token_id
 
 
 def unauthorized(request: HttpRequest) -> HttpResponse:

@@ -20,11 +20,13 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from mcp_tools import rate_limit
-from mcp_tools.auth import authenticate, origin_allowed, unauthorized
+from mcp_tools.auth import authenticate, origin_allowed, rate_limit_key, unauthorized
 from mcp_tools.caller import Caller, current_caller
+from mcp_tools.protected_resource import insufficient_scope
 from retail.db_resilience import retry_on_connection_loss, take_connection_lost
 from retail.models import Outcome
 from retail.services.audit import tool_call_record
+from retail.services.oauth_access import InsufficientScope
 from retail.tenancy import tenant_context
 
 logger = logging.getLogger("zava.mcp")
@@ -46,6 +48,8 @@ class McpTenantMiddleware:
         request_id = _request_id(request)
         try:
             token = retry_on_connection_loss(lambda: authenticate(request))
+        except InsufficientScope:
+            return insufficient_scope(request)
         except DatabaseError:
             return database_unavailable()
         if token is None:
@@ -54,7 +58,7 @@ class McpTenantMiddleware:
                 return rate_limit.too_many_requests(verdict)
             _audit_rejected(request, request_id)
             return unauthorized(request)
-        verdict = rate_limit.check_token(token.token_id)
+        verdict = rate_limit.check_token(rate_limit_key(token))
         if not verdict.allowed:
             return rate_limit.too_many_requests(verdict)
 

@@ -271,7 +271,16 @@ if SENTRY_DSN:
 # get a short-lived token bound to /mcp (RFC 8707) with the scope retail.read.
 # Admin-issued zava_… tokens keep working beside these.
 ZAVA_OAUTH_ACCESS_TOKEN_SECONDS = env.int("ZAVA_OAUTH_ACCESS_TOKEN_SECONDS", default=3600)
+# RFC 7591 dynamic client registration, open to anyone (clients register before sign-in).
+ZAVA_OAUTH_DYNAMIC_REGISTRATION = env.bool("ZAVA_OAUTH_DYNAMIC_REGISTRATION", default=True)
+# Per client address and minute: login and token requests, and registrations (0: no limit).
+ZAVA_OAUTH_REQUESTS_PER_MINUTE = env.int("ZAVA_OAUTH_REQUESTS_PER_MINUTE", default=30)
+ZAVA_OAUTH_REGISTRATIONS_PER_MINUTE = env.int("ZAVA_OAUTH_REGISTRATIONS_PER_MINUTE", default=10)
 OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "oauth_server.validator.ZavaOAuth2Validator",
+    "OIDC_ISS_ENDPOINT": ZAVA_PUBLIC_URL.rstrip("/"),  # empty: the issuer is the request's origin
+    "DCR_ENABLED": ZAVA_OAUTH_DYNAMIC_REGISTRATION,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
     "SCOPES": {"retail.read": "Read your stores' sales, products and stock"},
     "DEFAULT_SCOPES": ["retail.read"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": ZAVA_OAUTH_ACCESS_TOKEN_SECONDS,
@@ -299,3 +308,7 @@ OAUTH2_PROVIDER = {
     # Native clients listen on a loopback port of their choice (RFC 8252 §7.3).
     "ALLOW_LOCALHOST_LOOPBACK": True,
 }
+# W008 warns that http redirect URIs are allowed: native MCP clients receive the code on
+# http://127.0.0.1:<port> (RFC 8252 §7.3), so they must be; other http hosts still need
+# an exact registered match.
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]

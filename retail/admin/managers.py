@@ -94,10 +94,11 @@ class ManagerAdmin(ZavaModelAdmin):
     list_filter = ["kind", "is_active", "stores"]
     search_fields = ["name", "email", "=id"]
     inlines = [ManagerStoresInline, AccessTokensInline]
+    raw_id_fields = ["user"]  # the sign-in account (OAuth from MCP clients)
     save_as = False
 
     def get_fields(self, request: HttpRequest, obj: Manager | None = None) -> list[str]:
-        fields = ["name", "email", "kind", "is_active"]
+        fields = ["name", "email", "kind", "is_active", "user"]
         return [*fields, "id", "created_at", "updated_at"] if obj is not None else fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Manager | None = None) -> list[str]:
