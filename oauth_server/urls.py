@@ -14,4 +14,10 @@ urlpatterns = [
     path("revoke_token/", toolkit.RevokeTokenView.as_view(), name="revoke-token"),
     # RFC 7591; answers 404 while ZAVA_OAUTH_DYNAMIC_REGISTRATION is off.
     path("register/", views.RegistrationView.as_view(), name="dcr-register"),
+    # RFC 7592: a registered client reads or updates itself with its registration token.
+    path(
+        "register/<str:client_id>/",
+        toolkit.DynamicClientRegistrationManagementView.as_view(),
+        name="dcr-register-management",
+    ),
 ]
