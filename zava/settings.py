@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "mcp_server",
     "oauth2_provider",  # django-oauth-toolkit: the OAuth 2.1 authorization server under /o/
+    "oauth_server",  # Zava's sign-in pages and settings checks around it
     "retail",
     "mcp_tools",
 ]
@@ -276,7 +277,17 @@ ZAVA_OAUTH_DYNAMIC_REGISTRATION = env.bool("ZAVA_OAUTH_DYNAMIC_REGISTRATION", de
 # Per client address and minute: login and token requests, and registrations (0: no limit).
 ZAVA_OAUTH_REQUESTS_PER_MINUTE = env.int("ZAVA_OAUTH_REQUESTS_PER_MINUTE", default=30)
 ZAVA_OAUTH_REGISTRATIONS_PER_MINUTE = env.int("ZAVA_OAUTH_REGISTRATIONS_PER_MINUTE", default=10)
+# Client ID Metadata Documents: a client_id that is an HTTPS URL of the client's metadata.
+ZAVA_OAUTH_CLIENT_METADATA_DOCUMENTS = env.bool(
+    "ZAVA_OAUTH_CLIENT_METADATA_DOCUMENTS", default=True
+)
+# Tests only: fetch https://localhost:<port>/… documents from the loopback, trusting this CA.
+ZAVA_OAUTH_CIMD_LOCALHOST_CA_FILE = env.str("ZAVA_OAUTH_CIMD_LOCALHOST_CA_FILE", default="")
 OAUTH2_PROVIDER = {
+    "CIMD_ENABLED": ZAVA_OAUTH_CLIENT_METADATA_DOCUMENTS,
+    "CIMD_METADATA_FETCHER": "oauth_server.client_metadata.ClientMetadataFetcher",
+    "CIMD_FETCH_TIMEOUT_SECONDS": 5,
+    "CIMD_MAX_DOCUMENT_SIZE": 16 * 1024,
     "OAUTH2_VALIDATOR_CLASS": "oauth_server.validator.ZavaOAuth2Validator",
     "OIDC_ISS_ENDPOINT": ZAVA_PUBLIC_URL.rstrip("/"),  # empty: the issuer is the request's origin
     "DCR_ENABLED": ZAVA_OAUTH_DYNAMIC_REGISTRATION,
