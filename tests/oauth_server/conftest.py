@@ -10,12 +10,14 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from django.contrib.auth.models import User
-from oauth2_provider.models import Application
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application, set_token_value
 
 from retail.models import Manager
 
@@ -169,3 +171,26 @@ def flow(zava_server) -> Iterator[Flow]:
     flow = Flow(zava_server.url)
     yield flow
     flow.http.close()
+
+
+@pytest.fixture
+def make_token(seattle_person, public_client, zava_server):
+    """Writes an access token straight into the toolkit's table; returns the raw token."""
+    user = User.objects.get(username=seattle_person.username)
+
+    def make(
+        *, resource: list[str] | None = None, scope: str = "retail.read", expires_in: int = 600
+    ) -> str:
+        raw = secrets.token_urlsafe(30)
+        token = AccessToken(
+            user=user,
+            application=public_client,
+            scope=scope,
+            expires=timezone.now() + timedelta(seconds=expires_in),
+            resource=[zava_server.mcp_url] if resource is None else resource,
+        )
+        set_token_value(token, raw)
+        token.save()
+        return raw
+
+    return make

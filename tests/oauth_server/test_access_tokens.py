@@ -7,12 +7,8 @@ from a good token in exactly one way (retail/services/oauth_access.py decides).
 from __future__ import annotations
 
 import re
-import secrets
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
-from oauth2_provider.models import AccessToken, set_token_value
 
 from retail.models import Manager
 from tests.mcp_client import post, rows
@@ -24,30 +20,6 @@ CALL = {
     "method": "tools/call",
     "params": {"name": "get_current_utc_date", "arguments": {}},
 }
-
-
-@pytest.fixture
-def make_token(seattle_person, public_client, zava_server):
-    from django.contrib.auth.models import User
-
-    user = User.objects.get(username=seattle_person.username)
-
-    def make(
-        *, resource: list[str] | None = None, scope: str = "retail.read", expires_in: int = 600
-    ) -> str:
-        raw = secrets.token_urlsafe(30)
-        token = AccessToken(
-            user=user,
-            application=public_client,
-            scope=scope,
-            expires=timezone.now() + timedelta(seconds=expires_in),
-            resource=[zava_server.mcp_url] if resource is None else resource,
-        )
-        set_token_value(token, raw)
-        token.save()
-        return raw
-
-    return make
 
 
 def _challenge(response) -> dict[str, str]:
