@@ -1,7 +1,8 @@
 """Bearer-token authentication and Origin checks for the MCP endpoint.
 
 Every failure looks the same to the client (401, ``WWW-Authenticate``, empty body):
-a missing, malformed, unknown, expired or revoked token cannot be told apart.
+a missing, malformed, unknown, expired or revoked token cannot be told apart. Only a
+valid OAuth token without the tools' scope gets 403 (``insufficient_scope``).
 The reference's ``x-rls-user-id`` header is ignored: it grants nothing.
 """
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from django.core.cache import cache
+from django.test import Client, override_settings
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
 from retail.models import ToolCall
@@ -198,3 +200,19 @@ def test_authorize_sends_a_signed_out_person_to_the_admin_styled_login(flow, pub
     login = flow.http.get(response.headers["Location"])
     assert 'id="login-form"' in login.text
     assert "Zava head office" in login.text
+
+
+@override_settings(ZAVA_OAUTH_REQUESTS_PER_MINUTE=2)
+def test_login_and_token_requests_are_limited_per_address(database):
+    cache.clear()
+    client = Client()
+    wrong = {"username": "nobody", "password": "wrong"}
+
+    logins = [client.post("/o/login/", wrong).status_code for _ in range(3)]
+    tokens = [
+        client.post("/o/token/", {"grant_type": "authorization_code"}).status_code for _ in range(3)
+    ]
+
+    assert logins == [200, 200, 429]
+    assert 429 not in tokens[:2]
+    assert tokens[2] == 429
