@@ -66,3 +66,33 @@ def test_revoking_a_managers_sign_ins_takes_effect_on_the_next_call(admin, make_
     assert "Revoked 1 sign-in access token(s)." in response.content.decode()
     assert post(zava_server.mcp_url, CALL, token=token).status_code == 401
     assert 'id="signed-in-clients"' not in _change_page(admin)
+
+
+@pytest.fixture
+def head_office(database):
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user(
+        "oauth-head-office", password="unused-password-2", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name="Head office"))
+    client = Client()
+    client.force_login(user)
+    yield client
+    client.logout()
+    user.delete()
+
+
+def test_head_office_revokes_a_single_token_in_the_admin(head_office, make_token, zava_server):
+    token = make_token()
+    stored = AccessToken.objects.get(user__username="seattle.signin")
+
+    response = head_office.post(
+        "/admin/oauth2_provider/accesstoken/",
+        {"action": "revoke_tokens", "_selected_action": [str(stored.pk)]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Revoked 1 access token." in response.content.decode()
+    assert post(zava_server.mcp_url, CALL, token=token).status_code == 401
