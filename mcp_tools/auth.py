@@ -1,7 +1,8 @@
 """Bearer-token authentication and Origin checks for the MCP endpoint.
 
 Every failure looks the same to the client (401, ``WWW-Authenticate``, empty body):
-a missing, malformed, unknown, expired or revoked token cannot be told apart.
+a missing, malformed, unknown, expired or revoked token cannot be told apart. Only a
+valid OAuth token without the tools' scope gets 403 (``insufficient_scope``).
 The reference's ``x-rls-user-id`` header is ignored: it grants nothing.
 """
 
@@ -12,21 +13,36 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from mcp_tools.protected_resource import SCOPE, challenge, resource_url
+from retail.services.oauth_access import OAuthCredential, oauth_authenticate
 from retail.services.tokens import Credential, token_authenticate
-from zava.credentials import bearer_credential
-
-REALM = 'Bearer realm="zava-mcp"'
+from zava.credentials import TOKEN_PREFIX, bearer_credential
 
 
-def authenticate(request: HttpRequest) -> Credential | None:
+def authenticate(request: HttpRequest) -> Credential | OAuthCredential | None:
+    """The caller from an admin-issued ``zava_…`` token or an OAuth access token.
+
+    Raises ``InsufficientScope`` for an OAuth token without the tools' scope.
+    """
     raw = bearer_credential(request)
-    return token_authenticate(raw) if raw else None
+    if not raw:
+        return None
+    if raw.startswith(TOKEN_PREFIX):
+        return token_authenticate(raw)
+    return oauth_authenticate(raw, audience=resource_url(request), scope=SCOPE)
+
+
+def rate_limit_key(credential: Credential | OAuthCredential) -> int | str:
+    """Each token gets its own request budget, whichever kind it is."""
+    if isinstance(credential, OAuthCredential):
+        return f"oauth-{credential.oauth_token_id}"
+    return credential.token_id
 
 
 def unauthorized(request: HttpRequest) -> HttpResponse:
-    challenge = REALM if bearer_credential(request) is None else f'{REALM}, error="invalid_token"'
+    error = None if bearer_credential(request) is None else "invalid_token"
     response = HttpResponse(status=401)
-    response["WWW-Authenticate"] = challenge
+    response["WWW-Authenticate"] = challenge(request, error)
     response["Content-Length"] = "0"
     return response
 

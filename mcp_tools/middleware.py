@@ -19,10 +19,12 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from mcp_tools import rate_limit
-from mcp_tools.auth import authenticate, origin_allowed, unauthorized
+from mcp_tools.auth import authenticate, origin_allowed, rate_limit_key, unauthorized
 from mcp_tools.caller import Caller, current_caller
+from mcp_tools.protected_resource import insufficient_scope
 from mcp_tools.request_audit import record_rejected
 from retail.db_resilience import DatabaseDown, retry_on_connection_loss
+from retail.services.oauth_access import InsufficientScope
 from zava.observability.middleware import client_request_id_of
 
 logger = logging.getLogger("zava.mcp")
@@ -43,6 +45,8 @@ class McpTenantMiddleware:
         request_id, client_request_id = _request_ids(request)
         try:
             token = retry_on_connection_loss(lambda: authenticate(request))
+        except InsufficientScope:
+            return insufficient_scope(request)
         except (DatabaseError, DatabaseDown):
             return database_unavailable()
         if token is None:
@@ -51,7 +55,7 @@ class McpTenantMiddleware:
                 return rate_limit.too_many_requests(verdict)
             _audit_rejected(request, request_id, client_request_id)
             return unauthorized(request)
-        verdict = rate_limit.check_token(token.token_id)
+        verdict = rate_limit.check_token(rate_limit_key(token))
         if not verdict.allowed:
             return rate_limit.too_many_requests(verdict)
 

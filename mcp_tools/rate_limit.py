@@ -49,7 +49,7 @@ def count_hit(counters: BaseCache, key: str) -> int:
         return 1
 
 
-def check_token(token_id: int) -> Verdict:
+def check_token(token_id: int | str) -> Verdict:
     return _hit(f"token:{token_id}", settings.ZAVA_RATE_LIMIT_PER_MINUTE)
 
 
@@ -57,6 +57,11 @@ def check_failed_auth(request: HttpRequest) -> Verdict:
     """Counts a failed authentication from this address; refuses once there are too many."""
     address = request.META.get("REMOTE_ADDR", "unknown")
     return _hit(f"auth-failures:{address}", settings.ZAVA_AUTH_FAILURES_PER_MINUTE)
+
+
+def check_address(request: HttpRequest, bucket: str, limit: int) -> Verdict:
+    """Counts one request from this address in ``bucket``; refuses past ``limit`` a minute."""
+    return _hit(f"{bucket}:{request.META.get('REMOTE_ADDR', 'unknown')}", limit)
 
 
 def too_many_requests(verdict: Verdict) -> HttpResponse:

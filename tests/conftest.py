@@ -140,6 +140,8 @@ def server_environment(**overrides: str) -> dict[str, str]:
         "ZAVA_DB_NAME": connections["default"].settings_dict["NAME"],
         "ZAVA_RATE_LIMIT_PER_MINUTE": "0",  # limits have their own, in-process tests
         "ZAVA_AUTH_FAILURES_PER_MINUTE": "0",
+        "ZAVA_OAUTH_REQUESTS_PER_MINUTE": "0",
+        "ZAVA_OAUTH_REGISTRATIONS_PER_MINUTE": "0",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
         **overrides,

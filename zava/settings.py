@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "mcp_server",
     "zava.apps.ZavaConfig",  # connects the project's signals in ready()
+    "oauth2_provider",  # django-oauth-toolkit: the OAuth 2.1 authorization server under /o/
+    "oauth_server",  # Zava's sign-in pages and settings checks around it
     "retail",
     "mcp_tools",
 ]
@@ -209,6 +211,9 @@ ZAVA_MCP_MAX_BODY_BYTES = env.int("ZAVA_MCP_MAX_BODY_BYTES", default=1024 * 1024
 # Requests per minute and token (0: no limit), and failed logins per minute and address.
 ZAVA_RATE_LIMIT_PER_MINUTE = env.int("ZAVA_RATE_LIMIT_PER_MINUTE", default=600)
 ZAVA_AUTH_FAILURES_PER_MINUTE = env.int("ZAVA_AUTH_FAILURES_PER_MINUTE", default=60)
+# The public base URL (https://mcp.example.com) when clients reach the server through a
+# proxy; empty: taken from each request. /mcp under it is the OAuth token audience.
+ZAVA_PUBLIC_URL = env.str("ZAVA_PUBLIC_URL", default="")
 DJANGO_MCP_GLOBAL_SERVER_CONFIG = {"name": "zava-mcp", "stateless": True}
 DJANGO_MCP_GET_SERVER_INSTRUCTIONS_TOOL = False
 
@@ -300,3 +305,60 @@ if SENTRY_DSN:
         environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
+
+# --- OAuth 2.1 sign-in (django-oauth-toolkit under /o/) ------------------------------
+# MCP clients find the authorization server from /mcp's 401, sign the manager in and
+# get a short-lived token bound to /mcp (RFC 8707) with the scope retail.read.
+# Admin-issued zava_… tokens keep working beside these.
+ZAVA_OAUTH_ACCESS_TOKEN_SECONDS = env.int("ZAVA_OAUTH_ACCESS_TOKEN_SECONDS", default=3600)
+# RFC 7591 dynamic client registration, open to anyone (clients register before sign-in).
+ZAVA_OAUTH_DYNAMIC_REGISTRATION = env.bool("ZAVA_OAUTH_DYNAMIC_REGISTRATION", default=True)
+# Per client address and minute: login and token requests, and registrations (0: no limit).
+ZAVA_OAUTH_REQUESTS_PER_MINUTE = env.int("ZAVA_OAUTH_REQUESTS_PER_MINUTE", default=30)
+ZAVA_OAUTH_REGISTRATIONS_PER_MINUTE = env.int("ZAVA_OAUTH_REGISTRATIONS_PER_MINUTE", default=10)
+# Client ID Metadata Documents: a client_id that is an HTTPS URL of the client's metadata.
+ZAVA_OAUTH_CLIENT_METADATA_DOCUMENTS = env.bool(
+    "ZAVA_OAUTH_CLIENT_METADATA_DOCUMENTS", default=True
+)
+# Tests only: fetch https://localhost:<port>/… documents from the loopback, trusting this CA.
+ZAVA_OAUTH_CIMD_LOCALHOST_CA_FILE = env.str("ZAVA_OAUTH_CIMD_LOCALHOST_CA_FILE", default="")
+OAUTH2_PROVIDER = {
+    "CIMD_ENABLED": ZAVA_OAUTH_CLIENT_METADATA_DOCUMENTS,
+    "CIMD_METADATA_FETCHER": "oauth_server.client_metadata.ClientMetadataFetcher",
+    "CIMD_FETCH_TIMEOUT_SECONDS": 5,
+    "CIMD_MAX_DOCUMENT_SIZE": 16 * 1024,
+    "OAUTH2_VALIDATOR_CLASS": "oauth_server.validator.ZavaOAuth2Validator",
+    "OIDC_ISS_ENDPOINT": ZAVA_PUBLIC_URL.rstrip("/"),  # empty: the issuer is the request's origin
+    "DCR_ENABLED": ZAVA_OAUTH_DYNAMIC_REGISTRATION,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "SCOPES": {"retail.read": "Read your stores' sales, products and stock"},
+    "DEFAULT_SCOPES": ["retail.read"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ZAVA_OAUTH_ACCESS_TOKEN_SECONDS,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("ZAVA_OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 86400),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a reused refresh token revokes its family
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only, "plain" refused
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # only SHA-256 checksums of tokens at rest
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207 mix-up defence
+    "REQUEST_APPROVAL_PROMPT": "force",  # the consent page every time
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "none",
+        "client_secret_post",
+        "client_secret_basic",
+    ],
+    # Native clients listen on a loopback port of their choice (RFC 8252 §7.3).
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+}
+# W008 warns that http redirect URIs are allowed: native MCP clients receive the code on
+# http://127.0.0.1:<port> (RFC 8252 §7.3), so they must be; other http hosts still need
+# an exact registered match.
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]

@@ -15,12 +15,13 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from retail.admin.base import ZavaModelAdmin, ZavaTabularInline, kept_values
 from retail.errors import InvalidInput
 from retail.models import AccessToken, Manager, ManagerStore
 from retail.services.managers import MappingRuleBroken, manager_save, mapping_rule_check
+from retail.services.oauth_access import connected_clients, sign_ins_revoke
 from retail.services.tokens import token_status
 
 
@@ -94,14 +95,48 @@ class ManagerAdmin(ZavaModelAdmin):
     list_filter = ["kind", "is_active", "stores"]
     search_fields = ["name", "email", "=id"]
     inlines = [ManagerStoresInline, AccessTokensInline]
+    raw_id_fields = ["user"]  # the sign-in account (OAuth from MCP clients)
+    actions = ["revoke_sign_ins"]
     save_as = False
 
     def get_fields(self, request: HttpRequest, obj: Manager | None = None) -> list[str]:
-        fields = ["name", "email", "kind", "is_active"]
-        return [*fields, "id", "created_at", "updated_at"] if obj is not None else fields
+        fields = ["name", "email", "kind", "is_active", "user"]
+        extra = ["id", "created_at", "updated_at", "signed_in_clients"]
+        return [*fields, *extra] if obj is not None else fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Manager | None = None) -> list[str]:
-        return ["id", "created_at", "updated_at"] if obj is not None else []
+        return ["id", "created_at", "updated_at", "signed_in_clients"] if obj is not None else []
+
+    @admin.display(description="clients connected by sign-in")
+    def signed_in_clients(self, obj: Manager) -> str:
+        clients = connected_clients(obj)
+        if not clients:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    c.name,
+                    c.scope,
+                    f"{c.last_used:%Y-%m-%d %H:%M} UTC",
+                    f"{c.expires:%Y-%m-%d %H:%M} UTC",
+                )
+                for c in clients
+            ),
+        )
+        return format_html(
+            '<table id="signed-in-clients"><tr><th>client</th><th>scope</th>'
+            "<th>last used</th><th>expires</th></tr>{}</table>",
+            rows,
+        )
+
+    @admin.action(
+        description="Revoke sign-in tokens (OAuth) of selected managers", permissions=["change"]
+    )
+    def revoke_sign_ins(self, request: HttpRequest, queryset: QuerySet) -> None:
+        revoked = sum(sign_ins_revoke(manager) for manager in queryset)
+        self.message_user(request, f"Revoked {revoked} sign-in access token(s).")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         mappings = ManagerStore.objects.select_related("store").order_by("store__store_name")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from retail.models.retail_schema import Store
@@ -29,6 +30,14 @@ class Manager(models.Model):
     email = models.EmailField(unique=True)
     kind = models.CharField(max_length=20, choices=ManagerKind.choices)
     is_active = models.BooleanField(default=True, db_default=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="manager",
+        help_text="The sign-in account that MCP clients' OAuth sign-in maps to this manager.",
+    )
     stores: models.ManyToManyField[Store, ManagerStore] = models.ManyToManyField(
         Store, through="ManagerStore", related_name="managers"
     )

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = (
         "Print MCP client configuration for a manager: a .vscode/mcp.json entry (HTTP, with a "
         "freshly issued bearer token) and a Claude Desktop entry (stdio through manage.py "
-        "mcp_stdio). The token is shown only here; revoke it with revoke_token."
+        "mcp_stdio), each also in its sign-in form: the URL alone, the client opens a browser "
+        "and the manager signs in (OAuth). The token is shown only here; revoke it with "
+        "revoke_token."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -59,6 +61,9 @@ class Command(BaseCommand):
             }
             self.stdout.write("// .vscode/mcp.json")
             self.stdout.write(json.dumps(vscode, indent=2))
+            sign_in = {"servers": {server_name: {"type": "http", "url": options["url"]}}}
+            self.stdout.write("// .vscode/mcp.json, signing in instead (no token)")
+            self.stdout.write(json.dumps(sign_in, indent=2))
         if options["client"] in ("claude", "all"):
             claude = {
                 "mcpServers": {
@@ -75,3 +80,6 @@ class Command(BaseCommand):
             }
             self.stdout.write("// claude_desktop_config.json")
             self.stdout.write(json.dumps(claude, indent=2))
+            connector = {"name": server_name, "url": options["url"]}
+            self.stdout.write("// Claude custom connector (Settings > Connectors), signing in")
+            self.stdout.write(json.dumps(connector, indent=2))

@@ -1,0 +1,23 @@
+"""Routes under /o/, in django-oauth-toolkit's namespace (its metadata reverses them)."""
+
+from django.urls import path
+from oauth2_provider import views as toolkit
+
+from oauth_server import views
+
+app_name = "oauth2_provider"
+
+urlpatterns = [
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("authorize/", views.ConsentView.as_view(), name="authorize"),
+    path("token/", views.TokenView.as_view(), name="token"),
+    path("revoke_token/", toolkit.RevokeTokenView.as_view(), name="revoke-token"),
+    # RFC 7591; answers 404 while ZAVA_OAUTH_DYNAMIC_REGISTRATION is off.
+    path("register/", views.RegistrationView.as_view(), name="dcr-register"),
+    # RFC 7592: a registered client reads or updates itself with its registration token.
+    path(
+        "register/<str:client_id>/",
+        toolkit.DynamicClientRegistrationManagementView.as_view(),
+        name="dcr-register-management",
+    ),
+]

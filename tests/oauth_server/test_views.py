@@ -1,0 +1,218 @@
+"""Signing in at /o/ and using the token at /mcp, over HTTP against gunicorn.
+
+The person's part (login, consent) is posted as a browser would; the browser itself
+drives it in tests/oauth_server/test_mcp_sign_in.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.cache import cache
+from django.test import Client, override_settings
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
+
+from retail.models import ToolCall
+from tests.mcp_client import post, rows
+from tests.oauth_server.conftest import CLIENT_SECRET, REDIRECT_URI, Pkce
+
+CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+STORES_SQL = "SELECT DISTINCT store_id FROM retail.orders ORDER BY store_id"
+
+
+def _challenge(response) -> dict[str, str]:
+    return dict(re.findall(r'(\w+)="([^"]*)"', response.headers["WWW-Authenticate"]))
+
+
+def test_a_public_client_gets_a_token_that_sees_exactly_the_managers_store(
+    flow, seattle_person, public_client, zava_server
+):
+    flow.sign_in(seattle_person)
+    pkce = Pkce.new()
+    page = flow.authorize(public_client.client_id, pkce)
+    assert "Test MCP client" in page.text
+    assert "127.0.0.1:8976" in page.text  # the redirect's host
+    assert "retail.read" in page.text
+    assert re.search(r'<ul id="stores">\s*<li>Zava Retail Seattle</li>\s*</ul>', page.text)
+
+    response = flow.exchange(public_client.client_id, flow.consent(page), pkce)
+
+    assert response.status_code == 200, response.text
+    issued = response.json()
+    assert issued["token_type"] == "Bearer"
+    assert issued["scope"] == "retail.read"
+    assert issued["expires_in"] == 3600
+    assert rows(zava_server.mcp_url, issued["access_token"], STORES_SQL) == [[1]]
+    latest = ToolCall.objects.filter(tool="execute_sales_query").latest("created_at")
+    assert str(latest.manager_id) == str(seattle_person_manager_id())
+    # Only a checksum is stored, never the token itself.
+    assert not AccessToken.objects.filter(token=issued["access_token"]).exists()
+
+
+def seattle_person_manager_id():
+    from retail.models import Manager
+
+    return Manager.objects.get(email="seattle.manager@zava.example").id
+
+
+def test_a_confidential_client_must_authenticate(
+    flow, seattle_person, confidential_client, zava_server
+):
+    flow.sign_in(seattle_person)
+    pkce = Pkce.new()
+    client_id = confidential_client.client_id
+
+    without_secret = flow.exchange(client_id, flow.code(client_id, pkce), pkce)
+    assert without_secret.status_code == 401
+    assert without_secret.json()["error"] == "invalid_client"
+
+    with_secret = flow.exchange(
+        client_id, flow.code(client_id, pkce), pkce, client_secret=CLIENT_SECRET
+    )
+    assert with_secret.status_code == 200, with_secret.text
+    assert (
+        post(zava_server.mcp_url, CALL, token=with_secret.json()["access_token"]).status_code == 200
+    )
+
+
+def test_pkce_is_required_and_plain_is_refused(flow, seattle_person, public_client):
+    flow.sign_in(seattle_person)
+    before = Grant.objects.count()
+    plain = {"code_challenge": "x" * 43, "code_challenge_method": "plain"}
+
+    without = flow.authorize(public_client.client_id, None)
+    assert without.status_code == 302
+    assert without.headers["Location"].startswith(REDIRECT_URI)
+    assert "error=invalid_request" in without.headers["Location"]
+
+    with_plain = flow.authorize(public_client.client_id, None, **plain)
+    assert with_plain.status_code == 400
+    assert "plain&quot; is refused" in with_plain.text
+    assert Grant.objects.count() == before
+
+
+def test_a_code_without_its_verifier_or_with_another_gets_no_token(
+    flow, seattle_person, public_client
+):
+    flow.sign_in(seattle_person)
+    pkce = Pkce.new()
+    code = flow.code(public_client.client_id, pkce)
+
+    wrong = flow.exchange(public_client.client_id, code, Pkce.new())
+
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid_grant"
+
+
+def test_a_code_works_once(flow, seattle_person, public_client):
+    flow.sign_in(seattle_person)
+    pkce = Pkce.new()
+    code = flow.code(public_client.client_id, pkce)
+
+    assert flow.exchange(public_client.client_id, code, pkce).status_code == 200
+    again = flow.exchange(public_client.client_id, code, pkce)
+
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(
+    flow, seattle_person, public_client, zava_server
+):
+    flow.sign_in(seattle_person)
+    pkce = Pkce.new()
+    first = flow.exchange(
+        public_client.client_id, flow.code(public_client.client_id, pkce), pkce
+    ).json()
+    refresh = {"grant_type": "refresh_token", "client_id": public_client.client_id}
+
+    second = flow.token(**refresh, refresh_token=first["refresh_token"]).json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert post(zava_server.mcp_url, CALL, token=second["access_token"]).status_code == 200
+    assert post(zava_server.mcp_url, CALL, token=first["access_token"]).status_code == 401
+
+    replay = flow.token(**refresh, refresh_token=first["refresh_token"])
+
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    # The thief's replay cost the whole family: the newest tokens are dead too.
+    assert post(zava_server.mcp_url, CALL, token=second["access_token"]).status_code == 401
+    assert flow.token(**refresh, refresh_token=second["refresh_token"]).status_code == 400
+    assert not RefreshToken.objects.filter(
+        revoked__isnull=True, user__username=seattle_person.username
+    ).exists()
+
+
+def test_an_unknown_redirect_uri_is_never_redirected_to(flow, seattle_person, public_client):
+    flow.sign_in(seattle_person)
+
+    response = flow.authorize(
+        public_client.client_id, Pkce.new(), redirect_uri="https://attacker.example/callback"
+    )
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "attacker.example" not in response.text or "invalid_request" in response.text
+
+
+def test_a_loopback_redirect_may_use_another_port(flow, seattle_person, public_client):
+    flow.sign_in(seattle_person)
+    other_port = REDIRECT_URI.replace("8976", "50123")
+
+    page = flow.authorize(public_client.client_id, Pkce.new(), redirect_uri=other_port)
+
+    assert page.status_code == 200
+    assert "127.0.0.1:50123" in page.text
+
+
+def test_state_and_this_servers_resource_are_required(flow, seattle_person, public_client):
+    flow.sign_in(seattle_person)
+    client_id = public_client.client_id
+
+    for overrides in (
+        {"state": None},
+        {"resource": None},
+        {"resource": "https://other.example/mcp"},
+    ):
+        response = flow.authorize(client_id, Pkce.new(), **overrides)
+        assert response.status_code == 400, overrides
+        assert 'id="problem"' in response.text
+
+
+def test_an_account_without_a_manager_gets_a_clear_page_and_no_grant(
+    flow, person_without_manager, public_client
+):
+    flow.sign_in(person_without_manager)
+    before = Grant.objects.count()
+
+    response = flow.authorize(public_client.client_id, Pkce.new())
+
+    assert response.status_code == 403
+    assert "not linked to an active Zava manager" in response.text
+    assert Grant.objects.count() == before
+
+
+def test_authorize_sends_a_signed_out_person_to_the_admin_styled_login(flow, public_client):
+    response = flow.authorize(public_client.client_id, Pkce.new())
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/o/login/?next=/o/authorize/")
+    login = flow.http.get(response.headers["Location"])
+    assert 'id="login-form"' in login.text
+    assert "Zava head office" in login.text
+
+
+@override_settings(ZAVA_OAUTH_REQUESTS_PER_MINUTE=2)
+def test_login_and_token_requests_are_limited_per_address(database):
+    cache.clear()
+    client = Client()
+    wrong = {"username": "nobody", "password": "wrong"}
+
+    logins = [client.post("/o/login/", wrong).status_code for _ in range(3)]
+    tokens = [
+        client.post("/o/token/", {"grant_type": "authorization_code"}).status_code for _ in range(3)
+    ]
+
+    assert logins == [200, 200, 429]
+    assert 429 not in tokens[:2]
+    assert tokens[2] == 429
