@@ -50,8 +50,8 @@ def limited(bucket: str, limit_setting: str) -> Callable[[View], View]:
 def _page_context(title: str) -> dict[str, str]:
     """What the admin's base template needs to look like the admin."""
     return {
-        "site_header": admin.site.site_header,
-        "site_title": admin.site.site_title,
+        "site_header": str(admin.site.site_header),
+        "site_title": str(admin.site.site_title),
         "title": title,
     }
 

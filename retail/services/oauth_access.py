@@ -77,7 +77,7 @@ def signed_in_manager(user: AbstractBaseUser | AnonymousUser) -> Manager | None:
     """The active manager linked to ``user``, if any."""
     if not user.is_authenticated or not user.is_active:
         return None
-    return Manager.objects.filter(user=user, is_active=True).first()
+    return Manager.objects.filter(user_id=user.pk, is_active=True).first()
 
 
 def manager_store_names(manager: Manager) -> list[str]:
