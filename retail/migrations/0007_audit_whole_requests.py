@@ -38,6 +38,7 @@ class Migration(migrations.Migration):
             name="client_request_id",
             field=models.CharField(
                 blank=True,
+                db_default="",
                 help_text="The X-Request-ID the client sent, if well formed; the client chooses it.",
                 max_length=64,
                 verbose_name="client's request id (unverified)",
@@ -49,6 +50,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 db_index=True,
                 default="tools/call",
+                db_default="tools/call",
                 help_text="The MCP method: tools/call, resources/read or prompts/get.",
                 max_length=40,
             ),
@@ -58,6 +60,7 @@ class Migration(migrations.Migration):
             name="query_fingerprint",
             field=models.CharField(
                 blank=True,
+                db_default="",
                 db_index=True,
                 help_text="The SQL guard's normalised fingerprint: the same for the same statement whatever its constants, comments and whitespace.",
                 max_length=32,
@@ -69,6 +72,7 @@ class Migration(migrations.Migration):
             name="query_sha256",
             field=models.CharField(
                 blank=True,
+                db_default="",
                 help_text="SHA-256 of the query exactly as sent (UTF-8, invalid code points escaped).",
                 max_length=64,
                 verbose_name="SQL SHA-256",
@@ -79,6 +83,7 @@ class Migration(migrations.Migration):
             name="sanitised",
             field=models.BooleanField(
                 default=False,
+                db_default=False,
                 help_text="Arguments held what PostgreSQL cannot store (NUL, lone surrogates, NaN) or more than 20,000 characters, escaped or cut before recording.",
             ),
         ),
@@ -87,6 +92,7 @@ class Migration(migrations.Migration):
             name="unverified_name",
             field=models.CharField(
                 blank=True,
+                db_default="",
                 help_text="The name the client sent when it matches nothing registered, cut short.",
                 max_length=200,
                 verbose_name="name sent (unverified)",

@@ -31,6 +31,7 @@ class ToolCall(models.Model):
     method = models.CharField(
         max_length=40,
         default="tools/call",
+        db_default="tools/call",
         db_index=True,
         help_text="The MCP method: tools/call, resources/read or prompts/get.",
     )
@@ -43,6 +44,7 @@ class ToolCall(models.Model):
         "name sent (unverified)",
         max_length=200,
         blank=True,
+        db_default="",
         help_text="The name the client sent when it matches nothing registered, cut short.",
     )
     arguments = models.JSONField(
@@ -52,6 +54,7 @@ class ToolCall(models.Model):
     )
     sanitised = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Arguments held what PostgreSQL cannot store (NUL, lone surrogates, "
         "NaN) or more than 20,000 characters, escaped or cut before recording.",
     )
@@ -59,12 +62,14 @@ class ToolCall(models.Model):
         "SQL SHA-256",
         max_length=64,
         blank=True,
+        db_default="",
         help_text="SHA-256 of the query exactly as sent (UTF-8, invalid code points escaped).",
     )
     query_fingerprint = models.CharField(
         "SQL fingerprint",
         max_length=32,
         blank=True,
+        db_default="",
         db_index=True,
         help_text="The SQL guard's normalised fingerprint: the same for the same statement "
         "whatever its constants, comments and whitespace.",
@@ -80,6 +85,7 @@ class ToolCall(models.Model):
         "client's request id (unverified)",
         max_length=64,
         blank=True,
+        db_default="",
         help_text="The X-Request-ID the client sent, if well formed; the client chooses it.",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
