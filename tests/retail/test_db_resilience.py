@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -49,12 +48,6 @@ def _manage(env: dict, *args: str) -> str:
     return result.stdout
 
 
-def _pg_ctl(pgdata: Path, *args: str) -> None:
-    from pgserver._commands import pg_ctl
-
-    pg_ctl(list(args), pgdata=pgdata, user="pgserver" if os.geteuid() == 0 else None)
-
-
 @pytest.fixture(scope="module")
 def isolated_stack(tmp_path_factory):
     """A private database cluster, seeded small, and gunicorn serving it."""
@@ -79,7 +72,7 @@ def isolated_stack(tmp_path_factory):
                 time.sleep(0.2)
             yield url, token, pgdata
     finally:
-        _pg_ctl(pgdata, "stop", "-m", "immediate")
+        embedded_postgres.stop(pgdata, mode="immediate")
 
 
 def _call(url: str, token: str) -> tuple[int, dict | None]:
@@ -127,7 +120,7 @@ def test_calls_fail_cleanly_while_the_database_is_down_and_recover_without_a_res
     try:
         time.sleep(1.5)
         stopping_at = time.monotonic()
-        _pg_ctl(pgdata, "stop", "-m", "fast")
+        embedded_postgres.stop(pgdata)
         down_at = time.monotonic()
         time.sleep(3)
         up_at = time.monotonic()
