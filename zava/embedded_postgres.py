@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 BOOTSTRAP_MARKER = "zava-bootstrap-v1"
+# pg_ctl's shutdown modes and the signals they send to the postmaster.
+SHUTDOWN_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
 
 
 @dataclass(frozen=True)
@@ -58,15 +60,16 @@ def start(pgdata: Path) -> None:
     pgserver.get_server(pgdata, cleanup_mode=None)
 
 
-def stop(pgdata: Path, *, timeout: float = 60.0) -> None:
-    """Stop the server in ``pgdata`` (a fast shutdown) and wait until it has exited.
+def stop(pgdata: Path, *, mode: str = "fast", timeout: float = 60.0) -> None:
+    """Stop the server in ``pgdata`` and wait until it has exited.
 
-    Signals the postmaster directly, as ``pg_ctl stop -m fast`` does, so it also works
-    when this process may not read ``pgdata`` (pgserver runs the server as its own user).
+    Signals the postmaster directly, as ``pg_ctl stop -m <mode>`` does, so it also
+    works when this process may not enter ``pgdata``'s parents (pgserver runs the
+    server as its own user, and pytest makes its temporary root private again).
     """
     try:
         pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
-        os.kill(pid, signal.SIGINT)
+        os.kill(pid, SHUTDOWN_SIGNALS[mode])
     except (OSError, ValueError):
         return  # not running
     deadline = time.monotonic() + timeout

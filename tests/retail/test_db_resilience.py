@@ -130,7 +130,7 @@ def isolated_stack():
             yield url, token, pgdata
     finally:
         try:
-            _pg_ctl(pgdata, "stop", "-m", "immediate")
+            embedded_postgres.stop(pgdata, mode="immediate")
         finally:
             shutil.rmtree(home, ignore_errors=True)
 
@@ -202,7 +202,7 @@ def test_calls_fail_cleanly_while_the_database_is_down_and_recover_without_a_res
     try:
         time.sleep(1.5)
         stopping_at = time.monotonic()
-        _pg_ctl(pgdata, "stop", "-m", "fast")
+        embedded_postgres.stop(pgdata)
         down_at = time.monotonic()
         time.sleep(3)
         up_at = time.monotonic()
@@ -237,7 +237,7 @@ def test_every_request_that_reads_data_fails_cleanly_while_the_database_is_down(
     for name, message in REQUESTS.items():
         assert _answer(*_post(url, token, {"jsonrpc": "2.0", "id": 1, **message})) == "ok", name
 
-    _pg_ctl(pgdata, "stop", "-m", "fast")
+    embedded_postgres.stop(pgdata)
     try:
         for name, message in REQUESTS.items():
             started = time.monotonic()
