@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -27,7 +27,8 @@ from django.db import connections
 from django.test.utils import setup_databases, teardown_databases
 
 from retail.services.product_embeddings import embed_products
-from retail.services.seeding import SeedSummary, seed_retail
+from retail.services.seeding import ManagerSpec, SeedSummary, seed_retail
+from tests.mcp_client import SharedSession
 
 SEED = 7
 SEED_CUSTOMERS = 1_500
@@ -204,3 +205,22 @@ def tokens(seeded, django_db_blocker) -> dict[str, str]:
             spec.email: token_issue(manager=Manager.objects.get(pk=spec.id), name="tests").raw
             for spec in MANAGERS
         }
+
+
+@pytest.fixture(scope="module")
+def session_of(zava_server, tokens) -> Iterator[Callable[[ManagerSpec], SharedSession]]:
+    """One MCP client session per manager for the whole module, opened on first use.
+
+    For tests whose outcome does not depend on the session (the server is stateless);
+    a test about the handshake itself opens its own with ``with_session``.
+    """
+    sessions: dict[str, SharedSession] = {}
+
+    def session(spec: ManagerSpec) -> SharedSession:
+        if spec.email not in sessions:
+            sessions[spec.email] = SharedSession(zava_server.mcp_url, tokens[spec.email])
+        return sessions[spec.email]
+
+    yield session
+    for shared in sessions.values():
+        shared.close()

@@ -22,9 +22,9 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import gunicorn_server
+from tests.identities import SEATTLE
 from zava import embedded_postgres
 
-SEATTLE = "seattle.manager@zava.example"
 CALL = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -69,7 +69,7 @@ def isolated_stack(tmp_path_factory):
     env.pop("ZAVA_DB_NAME", None)
     _manage(env, "migrate", "-v0")
     _manage(env, "seed_retail", "--customers", "300", "-v0")
-    token = _manage(env, "issue_token", SEATTLE).strip().splitlines()[-1]
+    token = _manage(env, "issue_token", SEATTLE.email).strip().splitlines()[-1]
     try:
         with gunicorn_server(pgdata.parent / "gunicorn.log", env) as server:
             url = f"{server.url}/mcp"

@@ -12,13 +12,13 @@ from django.db import connections
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-EASTERN_ONLINE = "eastern.online@zava.example"
+from tests.identities import EASTERN_ONLINE
 
 
 def test_stdio_tools_see_only_the_managers_stores(database):
     params = StdioServerParameters(
         command=sys.executable,
-        args=[str(settings.BASE_DIR / "manage.py"), "mcp_stdio", "--manager", EASTERN_ONLINE],
+        args=[str(settings.BASE_DIR / "manage.py"), "mcp_stdio", "--manager", EASTERN_ONLINE.email],
         env={**os.environ, "ZAVA_DB_NAME": connections["default"].settings_dict["NAME"]},
         cwd=str(settings.BASE_DIR),
     )
