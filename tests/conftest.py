@@ -102,6 +102,31 @@ def database(seeded, django_db_blocker) -> Iterator[SeedSummary]:
         yield seeded
 
 
+@dataclass
+class WindowClock:
+    """The rate limiter's clock, held still until a test moves it."""
+
+    now: float
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def rate_limit_clock(monkeypatch) -> WindowClock:
+    """Freeze the rate limiter's clock halfway through a one-minute window.
+
+    The limits count in fixed windows of the wall clock; held still, a test's requests
+    all fall in one window wherever in the minute the test happens to run.
+    """
+    from mcp_tools import rate_limit
+
+    window = rate_limit.WINDOW_SECONDS
+    clock = WindowClock(now=(time.time() // window) * window + window / 2)
+    monkeypatch.setattr(rate_limit, "time", clock)
+    return clock
+
+
 @contextmanager
 def uncommitted(*statements: str) -> Iterator[None]:
     """Run ``statements`` on the owner connection and roll them back afterwards."""

@@ -69,7 +69,7 @@ def test_answers_cached_in_redis_stay_with_their_identity(database, redis_cache)
         assert run_sales_query(QUESTION).rows == [[1]]
 
 
-def test_rate_limits_count_in_redis(database, redis_cache, tokens, settings):
+def test_rate_limits_count_in_redis(database, redis_cache, tokens, settings, rate_limit_clock):
     settings.ZAVA_RATE_LIMIT_PER_MINUTE = 2
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
     headers = {"Authorization": f"Bearer {tokens[SEATTLE.email]}", "Accept": "application/json"}
