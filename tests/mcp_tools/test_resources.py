@@ -126,6 +126,7 @@ def test_resources_need_a_token(url):
     assert response.status_code == 401
 
 
+@pytest.mark.slow
 def test_my_stores_over_stdio_are_the_operator_given_managers(database):
     """Over stdio no middleware opened a context; the resource opens one itself."""
     params = StdioServerParameters(

@@ -109,6 +109,7 @@ def _outcome(status: int, body: dict | None) -> str:
     return f"unclean:{status}"
 
 
+@pytest.mark.slow
 def test_calls_fail_cleanly_while_the_database_is_down_and_recover_without_a_restart(
     isolated_stack,
 ):

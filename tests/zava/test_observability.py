@@ -386,6 +386,7 @@ def test_metrics_are_protected_on_the_real_server(metrics_server):
     assert "zava_tool_calls" in _scrape(url)
 
 
+@pytest.mark.slow
 def test_metrics_add_up_across_gunicorn_workers(metrics_server, tokens):
     server, directory = metrics_server.server, metrics_server.directory
     assert not (directory / "counter_999999.db").exists()  # cleared at server start

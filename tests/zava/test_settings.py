@@ -8,7 +8,10 @@ import secrets
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
+
+pytestmark = pytest.mark.slow  # each test starts manage.py in a subprocess
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:

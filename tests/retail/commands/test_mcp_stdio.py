@@ -7,12 +7,15 @@ import json
 import os
 import sys
 
+import pytest
 from django.conf import settings
 from django.db import connections
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from tests.identities import EASTERN_ONLINE
+
+pytestmark = pytest.mark.slow  # each test starts manage.py in a subprocess
 
 
 def test_stdio_tools_see_only_the_managers_stores(database):
