@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -27,7 +27,8 @@ from django.db import connections
 from django.test.utils import setup_databases, teardown_databases
 
 from retail.services.product_embeddings import embed_products
-from retail.services.seeding import SeedSummary, seed_retail
+from retail.services.seeding import ManagerSpec, SeedSummary, seed_retail
+from tests.mcp_client import SharedSession
 
 SEED = 7
 SEED_CUSTOMERS = 1_500
@@ -99,6 +100,31 @@ def database(seeded, django_db_blocker) -> Iterator[SeedSummary]:
     """Database access to the committed, seeded test database."""
     with django_db_blocker.unblock():
         yield seeded
+
+
+@dataclass
+class WindowClock:
+    """The rate limiter's clock, held still until a test moves it."""
+
+    now: float
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def rate_limit_clock(monkeypatch) -> WindowClock:
+    """Freeze the rate limiter's clock halfway through a one-minute window.
+
+    The limits count in fixed windows of the wall clock; held still, a test's requests
+    all fall in one window wherever in the minute the test happens to run.
+    """
+    from mcp_tools import rate_limit
+
+    window = rate_limit.WINDOW_SECONDS
+    clock = WindowClock(now=(time.time() // window) * window + window / 2)
+    monkeypatch.setattr(rate_limit, "time", clock)
+    return clock
 
 
 @contextmanager
@@ -206,3 +232,22 @@ def tokens(seeded, django_db_blocker) -> dict[str, str]:
             spec.email: token_issue(manager=Manager.objects.get(pk=spec.id), name="tests").raw
             for spec in MANAGERS
         }
+
+
+@pytest.fixture(scope="module")
+def session_of(zava_server, tokens) -> Iterator[Callable[[ManagerSpec], SharedSession]]:
+    """One MCP client session per manager for the whole module, opened on first use.
+
+    For tests whose outcome does not depend on the session (the server is stateless);
+    a test about the handshake itself opens its own with ``with_session``.
+    """
+    sessions: dict[str, SharedSession] = {}
+
+    def session(spec: ManagerSpec) -> SharedSession:
+        if spec.email not in sessions:
+            sessions[spec.email] = SharedSession(zava_server.mcp_url, tokens[spec.email])
+        return sessions[spec.email]
+
+    yield session
+    for shared in sessions.values():
+        shared.close()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
@@ -15,20 +18,77 @@ T = TypeVar("T")
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
+@asynccontextmanager
+async def _session(url: str, token: str | None) -> AsyncIterator[ClientSession]:
+    """An initialised session of the official MCP Python client, over Streamable HTTP."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=30) as http,
+        streamable_http_client(url, http_client=http) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
 def with_session(url: str, token: str | None, work: Callable[[ClientSession], Awaitable[T]]) -> T:
-    """Run ``work`` in an initialised session of the official MCP Python client."""
+    """Run ``work`` in a fresh session of its own."""
 
     async def main() -> T:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with (
-            httpx.AsyncClient(headers=headers, timeout=30) as http,
-            streamable_http_client(url, http_client=http) as (read, write, _),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
+        async with _session(url, token) as session:
             return await work(session)
 
     return asyncio.run(main())
+
+
+class SharedSession:
+    """One initialised session of the official client that several tests use in turn.
+
+    The server is stateless, so a session carries no state between calls but its
+    ``initialize``; sharing one per module saves each test a handshake. The session
+    lives on its own event loop in a background thread, entered and left by one task
+    as the client's task groups require; tests hand it coroutines to run.
+    """
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        opened: Future[tuple[ClientSession, asyncio.Event]] = Future()
+        self._task = asyncio.run_coroutine_threadsafe(self._hold(url, token, opened), self._loop)
+        self._session, self._closing = opened.result(60)
+
+    @staticmethod
+    async def _hold(url: str, token: str | None, opened: Future) -> None:
+        """Keep the session open, in this one task, until ``close`` sets the event."""
+        closing = asyncio.Event()
+        try:
+            async with _session(url, token) as session:
+                opened.set_result((session, closing))
+                await closing.wait()
+        except BaseException as exc:
+            if not opened.done():
+                opened.set_exception(exc)
+            raise
+
+    def run(self, work: Callable[[ClientSession], Awaitable[T]]) -> T:
+        """Run ``work`` with the shared session and return its result."""
+        return asyncio.run_coroutine_threadsafe(work(self._session), self._loop).result(120)
+
+    def call_tool(self, name: str, arguments: dict[str, Any] | None = None):
+        return self.run(lambda s: s.call_tool(name, arguments or {}))
+
+    def rows(self, sql: str) -> list[list[Any]]:
+        return answer_rows(self.call_tool("execute_sales_query", {"postgresql_query": sql}))
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._closing.set)
+        try:
+            self._task.result(30)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(30)
+            self._loop.close()
 
 
 def call_tool(url: str, token: str, name: str, arguments: dict[str, Any] | None = None):
@@ -40,11 +100,15 @@ def tool_json(result: types.CallToolResult) -> dict[str, Any]:
     return json.loads(result.content[0].text)
 
 
-def rows(url: str, token: str, sql: str) -> list[list[Any]]:
-    result = call_tool(url, token, "execute_sales_query", {"postgresql_query": sql})
+def answer_rows(result: types.CallToolResult) -> list[list[Any]]:
+    """The rows of a successful ``execute_sales_query`` answer."""
     payload = tool_json(result)
     assert not result.isError, payload
     return payload["r"]
+
+
+def rows(url: str, token: str, sql: str) -> list[list[Any]]:
+    return answer_rows(call_tool(url, token, "execute_sales_query", {"postgresql_query": sql}))
 
 
 def post(url: str, body: Any, *, token: str | None = None, headers: dict | None = None):

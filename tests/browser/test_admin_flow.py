@@ -32,7 +32,7 @@ from retail.models import Manager, Store, ToolCall
 from tests.mcp_client import post, rows
 
 T = TypeVar("T")
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-SEATTLE = "seattle.manager@zava.example"
+from tests.identities import SEATTLE
 
 
 @pytest.fixture
@@ -15,4 +15,4 @@ def url(zava_server) -> str:
 @pytest.fixture
 def token(tokens) -> str:
     """The Seattle store manager's bearer token: one store, the attacker's usual seat."""
-    return tokens[SEATTLE]
+    return tokens[SEATTLE.email]

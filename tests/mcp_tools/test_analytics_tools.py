@@ -13,17 +13,9 @@ from mcp import types
 
 from retail.models import ToolCall
 from retail.services.analytics.charts import HEIGHT, WIDTH
-from tests.mcp_client import call_tool, tool_json, with_session
-from tests.retail.services.analytics.expected import (
-    PUGET_SOUND,
-    SEATTLE,
-    TODAY,
-    by,
-    cents,
-    lines,
-    store_ids,
-    totals,
-)
+from tests.identities import PUGET_SOUND, SEATTLE, store_ids
+from tests.mcp_client import tool_json
+from tests.retail.services.analytics.expected import TODAY, by, cents, lines, totals
 from tests.retail.services.analytics.test_charts import png_size
 
 AS_OF = TODAY.isoformat()
@@ -37,11 +29,6 @@ ANALYTICS_TOOLS = {
 }
 
 
-@pytest.fixture
-def url(zava_server):
-    return zava_server.mcp_url
-
-
 def _image(result: types.CallToolResult) -> bytes:
     images = [block for block in result.content if isinstance(block, types.ImageContent)]
     assert len(images) == 1
@@ -49,8 +36,8 @@ def _image(result: types.CallToolResult) -> bytes:
     return base64.b64decode(images[0].data)
 
 
-def test_every_analytics_tool_is_listed_with_an_output_schema(url, tokens):
-    listed = with_session(url, tokens[SEATTLE.email], lambda s: s.list_tools())
+def test_every_analytics_tool_is_listed_with_an_output_schema(session_of):
+    listed = session_of(SEATTLE).run(lambda s: s.list_tools())
     schemas = {tool.name: tool.outputSchema for tool in listed.tools}
     for name in ANALYTICS_TOOLS:
         assert schemas[name]["type"] == "object"
@@ -58,16 +45,16 @@ def test_every_analytics_tool_is_listed_with_an_output_schema(url, tokens):
 
 
 @pytest.mark.parametrize(("name", "arguments"), ANALYTICS_TOOLS.items(), ids=list(ANALYTICS_TOOLS))
-def test_each_tool_answers_structured_json_and_the_same_json_as_text(url, tokens, name, arguments):
-    result = call_tool(url, tokens[PUGET_SOUND.email], name, arguments)
+def test_each_tool_answers_structured_json_and_the_same_json_as_text(session_of, name, arguments):
+    result = session_of(PUGET_SOUND).call_tool(name, arguments)
     assert not result.isError, result.content[0].text
     assert result.structuredContent == tool_json(result)
     assert result.structuredContent["insights"]
     assert all(isinstance(line, str) and line for line in result.structuredContent["insights"])
 
 
-def test_store_performance_over_http_matches_hand_computed_sums(database, url, tokens):
-    result = call_tool(url, tokens[PUGET_SOUND.email], "get_store_performance", {"period": "2025"})
+def test_store_performance_over_http_matches_hand_computed_sums(database, session_of):
+    result = session_of(PUGET_SOUND).call_tool("get_store_performance", {"period": "2025"})
     report = result.structuredContent
     year = lines(date(2025, 1, 1), date(2025, 12, 31), store_ids(PUGET_SOUND))
     rows = by(year, lambda r: r.store_id)
@@ -80,11 +67,11 @@ def test_store_performance_over_http_matches_hand_computed_sums(database, url, t
     assert Decimal(str(report["total"]["current"]["revenue"])) == revenues
 
 
-def test_a_store_manager_sees_only_their_store_through_every_tool(url, tokens):
-    token = tokens[SEATTLE.email]
-    performance = call_tool(url, token, "get_store_performance", {"period": "2025"})
+def test_a_store_manager_sees_only_their_store_through_every_tool(session_of):
+    seattle = session_of(SEATTLE)
+    performance = seattle.call_tool("get_store_performance", {"period": "2025"})
     assert [s["store"] for s in performance.structuredContent["stores"]] == ["Zava Retail Seattle"]
-    alerts = call_tool(url, token, "get_inventory_alerts", {"threshold_days": 365, "as_of": AS_OF})
+    alerts = seattle.call_tool("get_inventory_alerts", {"threshold_days": 365, "as_of": AS_OF})
     assert {a["store_id"] for a in alerts.structuredContent["alerts"]} == {1}
 
 
@@ -98,16 +85,16 @@ def test_a_store_manager_sees_only_their_store_through_every_tool(url, tokens):
         ("plot_sales_trend", {"period": "2025-01-01..2025-03-31", "granularity": "day"}),
     ],
 )
-def test_charts_come_as_png_images_beside_the_data(url, tokens, name, arguments):
-    result = call_tool(url, tokens[PUGET_SOUND.email], name, arguments)
+def test_charts_come_as_png_images_beside_the_data(session_of, name, arguments):
+    result = session_of(PUGET_SOUND).call_tool(name, arguments)
     assert not result.isError, result.content[0].text
     assert png_size(_image(result)) == (WIDTH, HEIGHT)
     assert isinstance(result.content[0], types.TextContent)
     assert json.loads(result.content[0].text) == result.structuredContent
 
 
-def test_without_chart_there_is_no_image(url, tokens):
-    result = call_tool(url, tokens[SEATTLE.email], "get_sales_trend", {"period": "2025"})
+def test_without_chart_there_is_no_image(session_of):
+    result = session_of(SEATTLE).call_tool("get_sales_trend", {"period": "2025"})
     assert [block.type for block in result.content] == ["text"]
 
 
@@ -130,8 +117,8 @@ def test_without_chart_there_is_no_image(url, tokens):
         ("plot_sales_trend", {"period": "x" * 41}, "arguments"),
     ],
 )  # fmt: skip
-def test_bad_periods_and_parameters_are_validation_errors(url, tokens, name, arguments, reason):
-    result = call_tool(url, tokens[SEATTLE.email], name, arguments)
+def test_bad_periods_and_parameters_are_validation_errors(session_of, name, arguments, reason):
+    result = session_of(SEATTLE).call_tool(name, arguments)
     assert result.isError
     payload = tool_json(result)
     assert payload["code"] == "validation_error"
@@ -140,17 +127,17 @@ def test_bad_periods_and_parameters_are_validation_errors(url, tokens, name, arg
     assert result.structuredContent is None
 
 
-def test_an_unknown_period_explains_the_accepted_forms(url, tokens):
-    result = call_tool(url, tokens[SEATTLE.email], "get_sales_trend", {"period": "soon"})
+def test_an_unknown_period_explains_the_accepted_forms(session_of):
+    result = session_of(SEATTLE).call_tool("get_sales_trend", {"period": "soon"})
     message = tool_json(result)["err"]
     assert "Unknown period 'soon'" in message
     assert "last_30_days" in message and "2024-01-01..2024-03-31" in message
 
 
-def test_analytics_calls_are_audited(database, url, tokens):
+def test_analytics_calls_are_audited(database, session_of):
     before = ToolCall.objects.filter(tool="get_top_products").count()
-    call_tool(url, tokens[SEATTLE.email], "get_top_products", {"period": "2025", "limit": 3})
-    call_tool(url, tokens[SEATTLE.email], "get_top_products", {"period": "nope"})
+    session_of(SEATTLE).call_tool("get_top_products", {"period": "2025", "limit": 3})
+    session_of(SEATTLE).call_tool("get_top_products", {"period": "nope"})
     calls = ToolCall.objects.filter(tool="get_top_products").order_by("-id")[:2]
     assert ToolCall.objects.filter(tool="get_top_products").count() == before + 2
     refused, answered = calls

@@ -11,10 +11,10 @@ import pytest
 
 from retail.models import ToolCall
 from tests.conftest import LIVE_MAX_RESULT_BYTES, LIVE_MAX_ROWS
-from tests.mcp_client import call_tool, rows, tool_json
+from tests.identities import HEAD_OFFICE, SEATTLE
+from tests.mcp_client import SharedSession, tool_json
 
-SEATTLE = "seattle.manager@zava.example"
-HEAD_OFFICE_ID = "00000000-0000-0000-0000-000000000000"
+HEAD_OFFICE_ID = HEAD_OFFICE.id
 
 GUARD_REFUSALS = {
     # stacked statements, also hidden behind comments and odd quoting
@@ -81,34 +81,29 @@ GUARD_REFUSALS = {
 
 
 @pytest.fixture
-def url(zava_server):
-    return zava_server.mcp_url
+def seattle(session_of) -> SharedSession:
+    return session_of(SEATTLE)
 
 
-@pytest.fixture
-def token(tokens):
-    return tokens[SEATTLE]
+def _query(session: SharedSession, sql: str):
+    return session.call_tool("execute_sales_query", {"postgresql_query": sql})
 
 
-def _query(url: str, token: str, sql: str):
-    return call_tool(url, token, "execute_sales_query", {"postgresql_query": sql})
-
-
-def _still_healthy(url: str, token: str) -> None:
-    assert rows(url, token, "SELECT DISTINCT store_id FROM retail.orders") == [[1]]
+def _still_healthy(session: SharedSession) -> None:
+    assert session.rows("SELECT DISTINCT store_id FROM retail.orders") == [[1]]
 
 
 @pytest.mark.parametrize("attack", GUARD_REFUSALS)
-def test_attack_is_refused_with_its_reason_and_the_server_stays_healthy(url, token, attack):
+def test_attack_is_refused_with_its_reason_and_the_server_stays_healthy(seattle, attack):
     sql, reason = GUARD_REFUSALS[attack]
-    result = _query(url, token, sql)
+    result = _query(seattle, sql)
     assert result.isError
     payload = tool_json(result)
     assert payload["code"] == "validation_error"
     assert payload["reason"] == reason
     assert payload["q"] == sql  # the reference echoes the query back
     assert payload["n"] == 0
-    _still_healthy(url, token)
+    _still_healthy(seattle)
 
 
 @pytest.mark.parametrize(
@@ -123,48 +118,51 @@ def test_attack_is_refused_with_its_reason_and_the_server_stays_healthy(url, tok
         "SELECT DISTINCT store_id FROM retail.orders UNION SELECT DISTINCT store_id FROM retail.inventory",
     ],
 )  # fmt: skip
-def test_legal_queries_never_reach_another_stores_rows(url, token, sql):
-    assert {row[0] for row in rows(url, token, sql)} <= {1}
+def test_legal_queries_never_reach_another_stores_rows(seattle, sql):
+    assert {row[0] for row in seattle.rows(sql)} <= {1}
 
 
-def test_a_cartesian_runaway_is_cancelled_by_the_timeout(database, url, token):
+def test_a_cartesian_runaway_is_cancelled_by_the_timeout(database, seattle):
     sql = "SELECT count(*) FROM retail.order_items a, retail.order_items b, retail.order_items c"
-    result = _query(url, token, sql)
+    result = _query(seattle, sql)
     assert result.isError
     assert tool_json(result)["code"] == "timeout"
     assert ToolCall.objects.filter(tool="execute_sales_query").latest("created_at").outcome == (
         "timeout"
     )
-    _still_healthy(url, token)
+    _still_healthy(seattle)
 
 
-def test_a_huge_generated_result_is_capped(url, token):
-    payload = tool_json(_query(url, token, "SELECT g FROM generate_series(1, 5000000) AS g"))
+def test_a_huge_generated_result_is_capped(seattle):
+    # In the select list the series streams, so the cap, not the timeout, must stop it
+    # (in FROM, PostgreSQL first builds all five million rows, which a loaded machine
+    # cannot do within the test server's 1.5 s statement timeout).
+    payload = tool_json(_query(seattle, "SELECT generate_series(1, 5000000) AS g"))
     assert payload["truncated"] is True
-    _still_healthy(url, token)
+    _still_healthy(seattle)
 
 
-def test_a_wide_result_is_cut_at_the_byte_budget(url, token):
+def test_a_wide_result_is_cut_at_the_byte_budget(seattle):
     sql = "SELECT product_description, product_description AS again FROM retail.products"
-    result = _query(url, token, sql)
+    result = _query(seattle, sql)
     payload = tool_json(result)
     assert payload["truncated"] is True
     assert 0 < payload["n"] < LIVE_MAX_ROWS  # the byte budget stopped it, not the row cap
     assert len(result.content[0].text.encode()) <= LIVE_MAX_RESULT_BYTES + 500
-    _still_healthy(url, token)
+    _still_healthy(seattle)
 
 
-def test_database_errors_are_typed_and_leak_no_internals(url, token):
-    result = _query(url, token, "SELECT no_such_column FROM retail.orders")
+def test_database_errors_are_typed_and_leak_no_internals(seattle):
+    result = _query(seattle, "SELECT no_such_column FROM retail.orders")
     payload = tool_json(result)
     assert payload["code"] == "database_error"
     assert "no_such_column" in payload["err"]
     for secret in ("Traceback", "psycopg", "zava_gateway", "/work", "host=", "password"):
         assert secret not in payload["err"]
-    _still_healthy(url, token)
+    _still_healthy(seattle)
 
 
-def test_division_by_zero_inside_the_callers_data_is_a_clean_error(url, token):
-    payload = tool_json(_query(url, token, "SELECT 1 / (count(*) - count(*)) FROM retail.orders"))
+def test_division_by_zero_inside_the_callers_data_is_a_clean_error(seattle):
+    payload = tool_json(_query(seattle, "SELECT 1 / (count(*) - count(*)) FROM retail.orders"))
     assert payload["code"] == "database_error"
-    _still_healthy(url, token)
+    _still_healthy(seattle)

@@ -19,9 +19,9 @@ from django.db import connections
 from pglast.parser import fingerprint
 
 from retail.models import ToolCall
+from tests.identities import SEATTLE
 from tests.mcp_client import JSON_HEADERS, call_tool
 
-SEATTLE = "seattle.manager@zava.example"
 BAD_TOKEN = "zava_" + "x" * 43
 SURROGATE = "\ud800"
 
@@ -191,7 +191,7 @@ def test_resource_reads_and_prompt_requests_are_audited(
 def test_no_entry_point_answers_500_on_a_surrogate(
     database, url, tokens, method, params, token_kind
 ):
-    token = tokens[SEATTLE] if token_kind == "good" else BAD_TOKEN
+    token = tokens[SEATTLE.email] if token_kind == "good" else BAD_TOKEN
     response, client_id = send(url, method, params, token=token)
     assert response.status_code in {200, 401}
     response.content.decode("utf-8")  # strict: raises on anything invalid

@@ -9,10 +9,9 @@ from django.utils import timezone
 
 from retail.models import AccessToken, Manager, ToolCall
 from retail.services.tokens import token_issue, token_revoke
+from tests.identities import HEAD_OFFICE, SEATTLE
 from tests.mcp_client import post, rows
 
-SEATTLE = "seattle.manager@zava.example"
-HEAD_OFFICE_ID = "00000000-0000-0000-0000-000000000000"
 GONE = "gone@zava.example"
 CALL = {
     "jsonrpc": "2.0",
@@ -28,7 +27,7 @@ def url(zava_server):
 
 
 def _expired_token() -> str:
-    issued = token_issue(manager=Manager.objects.get(email=SEATTLE), name="expired")
+    issued = token_issue(manager=Manager.objects.get(email=SEATTLE.email), name="expired")
     AccessToken.objects.filter(pk=issued.token.pk).update(
         expires_at=timezone.now() - timedelta(minutes=1)
     )
@@ -36,7 +35,7 @@ def _expired_token() -> str:
 
 
 def _revoked_token() -> str:
-    issued = token_issue(manager=Manager.objects.get(email=SEATTLE), name="revoked")
+    issued = token_issue(manager=Manager.objects.get(email=SEATTLE.email), name="revoked")
     token_revoke(token=issued.token)
     return issued.raw
 
@@ -86,24 +85,24 @@ def test_bad_credentials_get_401_with_a_challenge_and_run_nothing(
 
 
 def test_the_reference_identity_header_grants_nothing(database, url, tokens):
-    spoofed = {"x-rls-user-id": HEAD_OFFICE_ID}
+    spoofed = {"x-rls-user-id": str(HEAD_OFFICE.id)}
     assert post(url, CALL, headers=spoofed).status_code == 401
 
     # With a store manager's token, the header does not widen access either.
-    response = post(url, CALL, token=tokens[SEATTLE], headers=spoofed)
+    response = post(url, CALL, token=tokens[SEATTLE.email], headers=spoofed)
     assert response.status_code == 200
-    assert rows(url, tokens[SEATTLE], "SELECT DISTINCT store_id FROM retail.orders") == [[1]]
+    assert rows(url, tokens[SEATTLE.email], "SELECT DISTINCT store_id FROM retail.orders") == [[1]]
 
 
 def test_a_token_revoked_mid_session_fails_on_the_next_call(database, url):
-    issued = token_issue(manager=Manager.objects.get(email=SEATTLE), name="short-lived")
+    issued = token_issue(manager=Manager.objects.get(email=SEATTLE.email), name="short-lived")
     assert post(url, CALL, token=issued.raw).status_code == 200
     token_revoke(token=issued.token)
     assert post(url, CALL, token=issued.raw).status_code == 401
 
 
 def test_a_successful_call_records_last_use(database, url):
-    issued = token_issue(manager=Manager.objects.get(email=SEATTLE), name="used")
+    issued = token_issue(manager=Manager.objects.get(email=SEATTLE.email), name="used")
     assert issued.token.last_used_at is None
     post(url, CALL, token=issued.raw)
     issued.token.refresh_from_db()

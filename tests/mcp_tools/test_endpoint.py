@@ -8,9 +8,8 @@ import httpx
 import pytest
 from mcp import types
 
+from tests.identities import SEATTLE
 from tests.mcp_client import post, rpc, with_session
-
-SEATTLE = "seattle.manager@zava.example"
 
 
 @pytest.fixture
@@ -20,7 +19,7 @@ def url(zava_server):
 
 @pytest.fixture
 def token(tokens):
-    return tokens[SEATTLE]
+    return tokens[SEATTLE.email]
 
 
 def _healthy(url: str, token: str) -> None:

@@ -10,22 +10,8 @@ from django.db import connection
 
 from retail.services.seeding import MANAGERS, STORES
 from tests.conftest import LIVE_MAX_ROWS
-from tests.mcp_client import call_tool, rows, tool_json
-
-ALL_STORE_IDS = list(range(1, len(STORES) + 1))
-SEATTLE = "seattle.manager@zava.example"
-HEAD_OFFICE = "head.office@zava.example"
-
-
-@pytest.fixture
-def url(zava_server):
-    return zava_server.mcp_url
-
-
-def _store_ids(spec) -> list[int]:
-    if spec.kind == "head_office":
-        return ALL_STORE_IDS
-    return sorted(i for i, store in enumerate(STORES, start=1) if store.name in spec.stores)
+from tests.identities import HEAD_OFFICE, SEATTLE, kind_id, store_ids
+from tests.mcp_client import tool_json
 
 
 def _owner_counts(table: str, column: str) -> dict[int, int]:
@@ -34,25 +20,23 @@ def _owner_counts(table: str, column: str) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-@pytest.mark.parametrize("spec", MANAGERS, ids=lambda spec: spec.email.split("@")[0])
+@pytest.mark.parametrize("spec", MANAGERS, ids=kind_id)
 @pytest.mark.parametrize(
     ("table", "column"),
     [("orders", "store_id"), ("order_items", "store_id"), ("customers", "primary_store_id"),
      ("inventory", "store_id")],
 )  # fmt: skip
-def test_each_manager_sees_exactly_their_stores_rows(database, url, tokens, spec, table, column):
+def test_each_manager_sees_exactly_their_stores_rows(database, session_of, spec, table, column):
     owner = _owner_counts(table, column)
-    answer = rows(
-        url, tokens[spec.email], f"SELECT {column}, count(*) FROM retail.{table} GROUP BY 1"
-    )
-    expected = {store: owner[store] for store in _store_ids(spec)}
+    answer = session_of(spec).rows(f"SELECT {column}, count(*) FROM retail.{table} GROUP BY 1")
+    expected = {store: owner[store] for store in store_ids(spec)}
     assert dict(map(tuple, answer)) == expected
 
 
-def test_schema_output_reflects_the_callers_stores(url, tokens):
-    def schema(email: str) -> str:
-        result = call_tool(
-            url, tokens[email], "get_multiple_table_schemas", {"table_names": ["retail.stores"]}
+def test_schema_output_reflects_the_callers_stores(session_of):
+    def schema(spec) -> str:
+        result = session_of(spec).call_tool(
+            "get_multiple_table_schemas", {"table_names": ["retail.stores"]}
         )
         assert not result.isError
         return result.content[0].text
@@ -66,10 +50,8 @@ def test_schema_output_reflects_the_callers_stores(url, tokens):
     assert "## Query Hints" in seattle
 
 
-def test_schema_of_several_tables_in_one_call(url, tokens):
-    result = call_tool(
-        url,
-        tokens[SEATTLE],
+def test_schema_of_several_tables_in_one_call(session_of):
+    result = session_of(SEATTLE).call_tool(
         "get_multiple_table_schemas",
         {"table_names": ["retail.orders", "order_items"]},
     )
@@ -80,9 +62,9 @@ def test_schema_of_several_tables_in_one_call(url, tokens):
     assert "Years with orders: 2020" in text
 
 
-def test_an_unknown_table_gets_an_error_listing_the_valid_ones(url, tokens):
-    result = call_tool(
-        url, tokens[SEATTLE], "get_multiple_table_schemas", {"table_names": ["auth_user"]}
+def test_an_unknown_table_gets_an_error_listing_the_valid_ones(session_of):
+    result = session_of(SEATTLE).call_tool(
+        "get_multiple_table_schemas", {"table_names": ["auth_user"]}
     )
     assert result.isError
     payload = tool_json(result)
@@ -90,18 +72,16 @@ def test_an_unknown_table_gets_an_error_listing_the_valid_ones(url, tokens):
     assert "retail.orders" in payload["err"]
 
 
-def test_current_utc_date(url, tokens):
-    result = call_tool(url, tokens[SEATTLE], "get_current_utc_date")
+def test_current_utc_date(session_of):
+    result = session_of(SEATTLE).call_tool("get_current_utc_date")
     text = result.content[0].text
     assert text.startswith("Current UTC Date/Time: ")
     stamp = datetime.fromisoformat(text.removeprefix("Current UTC Date/Time: "))
     assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60
 
 
-def test_query_results_use_the_reference_compact_json(url, tokens):
-    result = call_tool(
-        url,
-        tokens[SEATTLE],
+def test_query_results_use_the_reference_compact_json(session_of):
+    result = session_of(SEATTLE).call_tool(
         "execute_sales_query",
         {"postgresql_query": "SELECT store_name, is_online FROM retail.stores ORDER BY store_id"},
     )
@@ -111,20 +91,16 @@ def test_query_results_use_the_reference_compact_json(url, tokens):
     assert payload["r"][0] == ["Zava Retail Seattle", False]
 
 
-def test_an_empty_result_says_no_rows(url, tokens):
-    result = call_tool(
-        url,
-        tokens[SEATTLE],
+def test_an_empty_result_says_no_rows(session_of):
+    result = session_of(SEATTLE).call_tool(
         "execute_sales_query",
         {"postgresql_query": "SELECT order_id FROM retail.orders WHERE store_id = 2"},
     )
     assert tool_json(result) == {"c": [], "r": [], "n": 0, "msg": "No rows"}
 
 
-def test_large_results_are_capped_and_flagged(url, tokens):
-    result = call_tool(
-        url,
-        tokens[HEAD_OFFICE],
+def test_large_results_are_capped_and_flagged(session_of):
+    result = session_of(HEAD_OFFICE).call_tool(
         "execute_sales_query",
         {"postgresql_query": "SELECT * FROM retail.order_items"},
     )
@@ -133,7 +109,7 @@ def test_large_results_are_capped_and_flagged(url, tokens):
     assert payload["truncated"] is True
 
 
-def test_every_kind_of_value_serialises_cleanly(url, tokens):
+def test_every_kind_of_value_serialises_cleanly(session_of):
     sql = """
         SELECT 1.50::numeric(10,2) AS price, DATE '2024-02-29' AS day,
                TIMESTAMP '2024-02-29 10:11:12' AS at, make_interval(days => 3, hours => 4) AS span,
@@ -143,7 +119,7 @@ def test_every_kind_of_value_serialises_cleanly(url, tokens):
                NULL::text AS nothing, 'quote " and \\ backslash' AS tricky
           FROM retail.stores WHERE store_id = 1
     """
-    payload = tool_json(call_tool(url, tokens[SEATTLE], "execute_sales_query",
+    payload = tool_json(session_of(SEATTLE).call_tool("execute_sales_query",
                                   {"postgresql_query": sql}))  # fmt: skip
     row = dict(zip(payload["c"], payload["r"][0], strict=True))
     assert row["price"] == 1.5
@@ -170,8 +146,8 @@ def test_every_kind_of_value_serialises_cleanly(url, tokens):
         ("no_such_tool", {}),
     ],
 )
-def test_wrong_arguments_get_a_typed_validation_error(url, tokens, tool, arguments):
-    result = call_tool(url, tokens[SEATTLE], tool, arguments)
+def test_wrong_arguments_get_a_typed_validation_error(session_of, tool, arguments):
+    result = session_of(SEATTLE).call_tool(tool, arguments)
     assert result.isError
     payload = tool_json(result)
     assert payload["code"] == "validation_error"

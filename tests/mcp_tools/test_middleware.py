@@ -8,9 +8,7 @@ from django.test import Client
 from mcp_tools.invocation import text_answer
 from mcp_tools.mcp import ZavaTools
 from retail.tenancy import active_context
-
-SEATTLE = "seattle.manager@zava.example"
-SEATTLE_ID = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
+from tests.identities import SEATTLE
 
 
 def test_a_tool_running_in_the_request_sees_the_tenant_context(database, tokens, monkeypatch):
@@ -34,14 +32,14 @@ def test_a_tool_running_in_the_request_sees_the_tenant_context(database, tokens,
         {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
          "params": {"name": "get_current_utc_date", "arguments": {}}},
         content_type="application/json",
-        headers={"Authorization": f"Bearer {tokens[SEATTLE]}", "Accept": "application/json"},
+        headers={"Authorization": f"Bearer {tokens[SEATTLE.email]}", "Accept": "application/json"},
     )  # fmt: skip
 
     assert response.status_code == 200, response.content
     assert response.json()["result"]["isError"] is False
     assert seen == {
         "user": settings.ZAVA_DB_ROLES["tenant"],
-        "identity": SEATTLE_ID,
+        "identity": str(SEATTLE.id),
         "read_only": "on",
         "stores": [1],
     }

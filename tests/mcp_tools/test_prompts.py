@@ -6,8 +6,8 @@ import pytest
 from mcp.shared.exceptions import McpError
 from mcp.types import INVALID_PARAMS
 
-from tests.mcp_client import with_session
-from tests.retail.services.analytics.expected import SEATTLE
+from tests.identities import SEATTLE
+from tests.mcp_client import SharedSession
 
 PROMPTS = {
     "weekly_store_review": {"store": False, "as_of": False},
@@ -18,19 +18,19 @@ PROMPTS = {
 
 
 @pytest.fixture
-def url(zava_server):
-    return zava_server.mcp_url
+def seattle(session_of) -> SharedSession:
+    return session_of(SEATTLE)
 
 
-def _get(url: str, token: str, name: str, arguments: dict[str, str] | None = None) -> str:
-    result = with_session(url, token, lambda s: s.get_prompt(name, arguments))
+def _get(session: SharedSession, name: str, arguments: dict[str, str] | None = None) -> str:
+    result = session.run(lambda s: s.get_prompt(name, arguments))
     (message,) = result.messages
     assert message.role == "user"
     return message.content.text
 
 
-def test_prompts_list_with_their_arguments(url, tokens):
-    listed = with_session(url, tokens[SEATTLE.email], lambda s: s.list_prompts())
+def test_prompts_list_with_their_arguments(seattle):
+    listed = seattle.run(lambda s: s.list_prompts())
     found = {
         prompt.name: {arg.name: arg.required for arg in prompt.arguments}
         for prompt in listed.prompts
@@ -40,30 +40,28 @@ def test_prompts_list_with_their_arguments(url, tokens):
     assert all(arg.description for prompt in listed.prompts for arg in prompt.arguments)
 
 
-def test_weekly_review_names_the_tools_and_passes_the_arguments(url, tokens):
-    text = _get(url, tokens[SEATTLE.email], "weekly_store_review", {"store": "Seattle"})
+def test_weekly_review_names_the_tools_and_passes_the_arguments(seattle):
+    text = _get(seattle, "weekly_store_review", {"store": "Seattle"})
     assert 'get_store_performance {"period": "last_week", "store": "Seattle"}' in text
     assert 'get_inventory_alerts {"threshold_days": 14, "store": "Seattle"}' in text
     assert "never invent figures" in text
 
 
-def test_defaults_apply_when_arguments_are_left_out(url, tokens):
-    text = _get(url, tokens[SEATTLE.email], "compare_my_stores")
+def test_defaults_apply_when_arguments_are_left_out(seattle):
+    text = _get(seattle, "compare_my_stores")
     assert 'get_store_performance {"period": "last_30_days", "chart": true}' in text
     assert "on revenue for last_30_days" in text
 
 
-def test_find_products_like_searches_by_meaning(url, tokens):
-    text = _get(
-        url, tokens[SEATTLE.email], "find_products_like", {"description": "outdoor junction box"}
-    )
+def test_find_products_like_searches_by_meaning(seattle):
+    text = _get(seattle, "find_products_like", {"description": "outdoor junction box"})
     assert '"query_description": "outdoor junction box"' in text
     assert "semantic_search_products" in text
     assert "execute_sales_query" in text
 
 
-def test_restock_plan_takes_a_threshold_given_as_text(url, tokens):
-    text = _get(url, tokens[SEATTLE.email], "restock_plan", {"threshold_days": "21"})
+def test_restock_plan_takes_a_threshold_given_as_text(seattle):
+    text = _get(seattle, "restock_plan", {"threshold_days": "21"})
     assert '"threshold_days": 21' in text
     assert "covers\n   42 days" in text or "42 days" in text
 
@@ -77,12 +75,12 @@ def test_restock_plan_takes_a_threshold_given_as_text(url, tokens):
         ("no_such_prompt", None),
     ],
 )
-def test_bad_prompt_requests_are_invalid_params(url, tokens, name, arguments):
+def test_bad_prompt_requests_are_invalid_params(seattle, name, arguments):
     async def work(session):
         with pytest.raises(McpError) as error:
             await session.get_prompt(name, arguments)
         return error.value.error
 
-    error = with_session(url, tokens[SEATTLE.email], work)
+    error = seattle.run(work)
     assert error.code == INVALID_PARAMS
     assert error.message

@@ -14,9 +14,9 @@ from mcp_tools.rate_limit import WINDOW_SECONDS
 from retail.models import AccessToken, Manager
 from retail.services.tokens import token_issue
 from tests.conftest import LiveServer, gunicorn_server, server_environment
+from tests.identities import BELLEVUE, SEATTLE
 from tests.mcp_client import JSON_HEADERS
 
-SEATTLE = "seattle.manager@zava.example"
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 
 
@@ -34,17 +34,29 @@ def _post(authorization: str | None):
     return Client().post("/mcp", PING, content_type="application/json", headers=headers)
 
 
-def test_a_token_over_its_limit_gets_429_with_retry_after(database, tokens, settings):
+def test_a_token_over_its_limit_gets_429_with_retry_after(
+    database, tokens, settings, rate_limit_clock
+):
     settings.ZAVA_RATE_LIMIT_PER_MINUTE = 3
-    statuses = [_post(f"Bearer {tokens[SEATTLE]}").status_code for _ in range(4)]
+    statuses = [_post(f"Bearer {tokens[SEATTLE.email]}").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    refused = _post(f"Bearer {tokens[SEATTLE]}")
-    assert 1 <= int(refused["Retry-After"]) <= 61
+    refused = _post(f"Bearer {tokens[SEATTLE.email]}")
+    # Halfway through the window: retry once the other half has passed.
+    half = WINDOW_SECONDS // 2
+    assert half <= int(refused["Retry-After"]) <= half + 1
     # Another manager's token has its own budget.
-    assert _post(f"Bearer {tokens['bellevue.manager@zava.example']}").status_code == 200
+    assert _post(f"Bearer {tokens[BELLEVUE.email]}").status_code == 200
 
 
-def test_repeated_failed_logins_from_one_address_get_429(database, settings):
+def test_the_next_window_brings_a_fresh_budget(database, tokens, settings, rate_limit_clock):
+    settings.ZAVA_RATE_LIMIT_PER_MINUTE = 1
+    authorization = f"Bearer {tokens[SEATTLE.email]}"
+    assert [_post(authorization).status_code for _ in range(2)] == [200, 429]
+    rate_limit_clock.now += WINDOW_SECONDS
+    assert [_post(authorization).status_code for _ in range(2)] == [200, 429]
+
+
+def test_repeated_failed_logins_from_one_address_get_429(database, settings, rate_limit_clock):
     settings.ZAVA_AUTH_FAILURES_PER_MINUTE = 2
     statuses = [_post("Bearer zava_" + "x" * 43).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
@@ -87,7 +99,7 @@ def _start_of_a_window() -> None:
 
 def test_limits_hold_across_gunicorn_workers(two_worker_server, database):
     """Every worker counts in the one shared cache: the limit is 5, not 5 per worker."""
-    manager = Manager.objects.get(email=SEATTLE)
+    manager = Manager.objects.get(email=SEATTLE.email)
     issued = token_issue(manager=manager, name="rate-limit-workers")
     try:
         _start_of_a_window()

@@ -24,15 +24,8 @@ from retail.services.analytics.scope import visible_stores
 from retail.services.seeding import MANAGERS, STORES
 from retail.services.table_docs import VALID_TABLE_NAMES
 from retail.tenancy import active_context
-from tests.mcp_client import rpc, with_session
-from tests.retail.services.analytics.expected import (
-    EASTERN_ONLINE,
-    HEAD_OFFICE,
-    PUGET_SOUND,
-    SEATTLE,
-    kind_id,
-    store_ids,
-)
+from tests.identities import EASTERN_ONLINE, HEAD_OFFICE, PUGET_SOUND, SEATTLE, kind_id, store_ids
+from tests.mcp_client import SharedSession, rpc, with_session
 
 MY_STORES = "zava://stores/mine"
 
@@ -42,22 +35,26 @@ def url(zava_server):
     return zava_server.mcp_url
 
 
-def _read(url: str, token: str, uri: str) -> types.ReadResourceResult:
-    return with_session(url, token, lambda s: s.read_resource(AnyUrl(uri)))
+def _read(session: SharedSession, uri: str) -> types.ReadResourceResult:
+    return session.run(lambda s: s.read_resource(AnyUrl(uri)))
 
 
-def _my_stores(url: str, token: str) -> list[list]:
-    result = _read(url, token, MY_STORES)
+def _stores_in(result: types.ReadResourceResult) -> list[list]:
     (content,) = result.contents
     assert content.mimeType == "application/json"
     return json.loads(content.text)["r"]
 
 
-def test_resources_list_every_table_schema_and_my_stores(url, tokens):
+def _my_stores(url: str, token: str) -> list[list]:
+    """The caller's stores, read in a fresh session of its own."""
+    return _stores_in(with_session(url, token, lambda s: s.read_resource(AnyUrl(MY_STORES))))
+
+
+def test_resources_list_every_table_schema_and_my_stores(session_of):
     async def work(session):
         return await session.list_resources(), await session.list_resource_templates()
 
-    resources, templates = with_session(url, tokens[SEATTLE.email], work)
+    resources, templates = session_of(SEATTLE).run(work)
     uris = {str(resource.uri) for resource in resources.resources}
     assert uris == {f"zava://schema/{table}" for table in VALID_TABLE_NAMES} | {MY_STORES}
     assert all(resource.description for resource in resources.resources)
@@ -65,8 +62,8 @@ def test_resources_list_every_table_schema_and_my_stores(url, tokens):
 
 
 @pytest.mark.parametrize("spec", MANAGERS, ids=kind_id)
-def test_my_stores_shows_exactly_the_callers_stores(url, tokens, spec):
-    rows = _my_stores(url, tokens[spec.email])
+def test_my_stores_shows_exactly_the_callers_stores(session_of, spec):
+    rows = _stores_in(_read(session_of(spec), MY_STORES))
     assert [row[0] for row in rows] == list(store_ids(spec))
     assert [row[1] for row in rows] == [STORES[i - 1].name for i in store_ids(spec)]
 
@@ -104,8 +101,8 @@ def test_a_resource_runs_on_the_request_thread_in_the_middlewares_context(
     assert active_context() is None
 
 
-def test_a_schema_resource_is_the_tools_documentation_for_the_caller(url, tokens):
-    result = _read(url, tokens[SEATTLE.email], "zava://schema/retail.orders")
+def test_a_schema_resource_is_the_tools_documentation_for_the_caller(session_of):
+    result = _read(session_of(SEATTLE), "zava://schema/retail.orders")
     (content,) = result.contents
     assert content.mimeType == "text/markdown"
     assert content.text.startswith("# Table: retail.orders")
@@ -113,13 +110,13 @@ def test_a_schema_resource_is_the_tools_documentation_for_the_caller(url, tokens
     assert "Years with orders: 2020" in content.text
 
 
-def test_an_unknown_resource_is_a_json_rpc_error(url, tokens):
+def test_an_unknown_resource_is_a_json_rpc_error(session_of):
     async def work(session):
         with pytest.raises(McpError) as error:
             await session.read_resource(AnyUrl("zava://schema/auth_user"))
         return error.value.error
 
-    error = with_session(url, tokens[SEATTLE.email], work)
+    error = session_of(SEATTLE).run(work)
     assert error.code == RESOURCE_NOT_FOUND
     assert "Unknown resource" in error.message
 
@@ -129,6 +126,7 @@ def test_resources_need_a_token(url):
     assert response.status_code == 401
 
 
+@pytest.mark.slow
 def test_my_stores_over_stdio_are_the_operator_given_managers(database):
     """Over stdio no middleware opened a context; the resource opens one itself."""
     params = StdioServerParameters(

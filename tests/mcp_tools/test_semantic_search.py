@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.mcp_client import call_tool, tool_json
-
-SEATTLE = "seattle.manager@zava.example"
+from tests.identities import SEATTLE
+from tests.mcp_client import tool_json
 
 
 @pytest.fixture
-def search(zava_server, tokens):
+def search(session_of):
     def run(**arguments):
-        return call_tool(
-            zava_server.mcp_url, tokens[SEATTLE], "semantic_search_products", arguments
-        )
+        return session_of(SEATTLE).call_tool("semantic_search_products", arguments)
 
     return run
 

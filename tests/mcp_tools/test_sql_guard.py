@@ -1,7 +1,7 @@
 """The SQL guard in front of ``execute_sales_query``: what it lets through, what it refuses.
 
-Pure parsing, no database and no Django. Refusals are asserted on the stable reason
-code, never on the wording of the message.
+Pure parsing, no database. Refusals are asserted on the stable reason code, never
+on the wording of the message.
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ ALLOWED_QUERIES: dict[str, tuple[str, set[str]]] = {
 
 
 @pytest.mark.parametrize(
-    ("sql", "relations"), list(ALLOWED_QUERIES.values()), ids=list(ALLOWED_QUERIES)
+    ("sql", "relations"),
+    [pytest.param(sql, relations, id=name) for name, (sql, relations) in ALLOWED_QUERIES.items()],
 )
 def test_realistic_analytics_query_is_allowed(sql: str, relations: set[str]) -> None:
     checked = check_query(sql)
@@ -198,8 +199,14 @@ def assert_rejected(sql: str, reason: RejectionReason, **options: int) -> QueryR
 
 @pytest.mark.parametrize(
     "sql",
-    ["", "   \n\t ", "-- only a comment", "/* only a comment */", ";", " ; ; "],
-    ids=["empty", "whitespace", "line_comment", "block_comment", "semicolon", "semicolons"],
+    [
+        pytest.param("", id="empty"),
+        pytest.param("   \n\t ", id="whitespace"),
+        pytest.param("-- only a comment", id="line_comment"),
+        pytest.param("/* only a comment */", id="block_comment"),
+        pytest.param(";", id="semicolon"),
+        pytest.param(" ; ; ", id="semicolons"),
+    ],
 )
 def test_query_without_a_statement_is_rejected_as_empty(sql: str) -> None:
     assert_rejected(sql, R.EMPTY)
@@ -212,16 +219,15 @@ def test_non_string_query_is_rejected_as_empty() -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELEC 1",
-        "SELECT FROM WHERE",
-        "SELECT 'unterminated",
-        "SELECT $$unterminated",
-        'SELECT 1 AS ""',
+        pytest.param("SELEC 1", id="typo"),
+        pytest.param("SELECT FROM WHERE", id="garbage"),
+        pytest.param("SELECT 'unterminated", id="open_string"),
+        pytest.param("SELECT $$unterminated", id="open_dollar"),
+        pytest.param('SELECT 1 AS ""', id="empty_ident"),
         # The C parser stops at a NUL, so it would check less than the server gets.
-        "SELECT 1\x00; DROP TABLE retail.orders",
-        "SELECT '\ud800'",
+        pytest.param("SELECT 1\x00; DROP TABLE retail.orders", id="nul"),
+        pytest.param("SELECT '\ud800'", id="surrogate"),
     ],
-    ids=["typo", "garbage", "open_string", "open_dollar", "empty_ident", "nul", "surrogate"],
 )
 def test_unparsable_query_is_rejected_as_syntax_error(sql: str) -> None:
     assert_rejected(sql, R.SYNTAX_ERROR)
@@ -235,17 +241,16 @@ def test_query_over_the_length_limit_is_rejected() -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT " + "1 + " * 5_000 + "1",
-        "SELECT " + "-(" * 5_000 + "1" + ")" * 5_000,
-        "SELECT " + "abs(" * 5_000 + "1" + ")" * 5_000,
-        "SELECT " + "ARRAY[" * 5_000 + "1" + "]" * 5_000,
-        "SELECT " + "(SELECT " * 5_000 + "1" + ")" * 5_000,
-        "SELECT " + "CASE WHEN true THEN " * 5_000 + "1" + " END" * 5_000,
-        "SELECT 1 WHERE " + "NOT " * 5_000 + "true",
-        "SELECT " + "(" * 20_000 + "1" + ")" * 20_000,
-        "SELECT 1 WHERE 1 IN (" + ", ".join(["1"] * 20_000) + ")",
+        pytest.param("SELECT " + "1 + " * 5_000 + "1", id="plus"),
+        pytest.param("SELECT " + "-(" * 5_000 + "1" + ")" * 5_000, id="minus"),
+        pytest.param("SELECT " + "abs(" * 5_000 + "1" + ")" * 5_000, id="calls"),
+        pytest.param("SELECT " + "ARRAY[" * 5_000 + "1" + "]" * 5_000, id="arrays"),
+        pytest.param("SELECT " + "(SELECT " * 5_000 + "1" + ")" * 5_000, id="subqueries"),
+        pytest.param("SELECT " + "CASE WHEN true THEN " * 5_000 + "1" + " END" * 5_000, id="case"),
+        pytest.param("SELECT 1 WHERE " + "NOT " * 5_000 + "true", id="not"),
+        pytest.param("SELECT " + "(" * 20_000 + "1" + ")" * 20_000, id="parens"),
+        pytest.param("SELECT 1 WHERE 1 IN (" + ", ".join(["1"] * 20_000) + ")", id="wide"),
     ],
-    ids=["plus", "minus", "calls", "arrays", "subqueries", "case", "not", "parens", "wide"],
 )
 def test_pathologically_deep_or_large_query_is_rejected_cleanly(sql: str) -> None:
     assert_rejected(sql, R.TOO_COMPLEX, max_length=1_000_000)
@@ -254,30 +259,26 @@ def test_pathologically_deep_or_large_query_is_rejected_cleanly(sql: str) -> Non
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT 1; SELECT 2",
-        "SELECT 1; DROP TABLE retail.orders",
-        "SELECT 1; -- x\nDROP TABLE x",
-        "SELECT 1 /* ; */ ; DELETE FROM retail.orders",
-        "SELECT $$ a $$; DELETE FROM retail.orders",
-        "SELECT $tag$ ; $tag$; UPDATE retail.products SET cost = 0",
-        "SELECT E'it\\'s'; DROP TABLE retail.orders",
-        "SELECT 'a;b'; UPDATE retail.products SET cost = 0",
-        "SELECT 1;\nCOMMIT",
-        "SELECT 1; RESET ROLE",
-        "BEGIN; SELECT 1",
-    ],
-    ids=[
-        "two_selects",
-        "select_then_drop",
-        "drop_after_line_comment",
-        "delete_after_block_comment_holding_semicolon",
-        "delete_after_dollar_string",
-        "update_after_tagged_dollar_string",
-        "drop_after_escape_string",
-        "update_after_string_holding_semicolon",
-        "commit",
-        "reset_role",
-        "begin_first",
+        pytest.param("SELECT 1; SELECT 2", id="two_selects"),
+        pytest.param("SELECT 1; DROP TABLE retail.orders", id="select_then_drop"),
+        pytest.param("SELECT 1; -- x\nDROP TABLE x", id="drop_after_line_comment"),
+        pytest.param(
+            "SELECT 1 /* ; */ ; DELETE FROM retail.orders",
+            id="delete_after_block_comment_holding_semicolon",
+        ),
+        pytest.param("SELECT $$ a $$; DELETE FROM retail.orders", id="delete_after_dollar_string"),
+        pytest.param(
+            "SELECT $tag$ ; $tag$; UPDATE retail.products SET cost = 0",
+            id="update_after_tagged_dollar_string",
+        ),
+        pytest.param("SELECT E'it\\'s'; DROP TABLE retail.orders", id="drop_after_escape_string"),
+        pytest.param(
+            "SELECT 'a;b'; UPDATE retail.products SET cost = 0",
+            id="update_after_string_holding_semicolon",
+        ),
+        pytest.param("SELECT 1;\nCOMMIT", id="commit"),
+        pytest.param("SELECT 1; RESET ROLE", id="reset_role"),
+        pytest.param("BEGIN; SELECT 1", id="begin_first"),
     ],
 )
 def test_stacked_statement_hidden_in_comments_or_quoting_is_rejected(sql: str) -> None:
@@ -336,15 +337,27 @@ def test_statement_other_than_select_is_rejected(sql: str) -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "WITH d AS (DELETE FROM retail.orders RETURNING *) SELECT * FROM d",
-        "WITH i AS (INSERT INTO retail.stores (store_name) VALUES ('x') RETURNING 1)"
-        " SELECT * FROM i",
-        "WITH u AS (UPDATE retail.products SET cost = 0 RETURNING 1) SELECT 1",
-        "WITH m AS (MERGE INTO retail.orders o USING retail.stores s"
-        " ON o.store_id = s.store_id WHEN MATCHED THEN DELETE RETURNING o.*) SELECT 1",
-        "SELECT * FROM (WITH d AS (DELETE FROM retail.orders RETURNING *) SELECT * FROM d) x",
+        pytest.param(
+            "WITH d AS (DELETE FROM retail.orders RETURNING *) SELECT * FROM d", id="delete"
+        ),
+        pytest.param(
+            "WITH i AS (INSERT INTO retail.stores (store_name) VALUES ('x') RETURNING 1)"
+            " SELECT * FROM i",
+            id="insert",
+        ),
+        pytest.param(
+            "WITH u AS (UPDATE retail.products SET cost = 0 RETURNING 1) SELECT 1", id="update"
+        ),
+        pytest.param(
+            "WITH m AS (MERGE INTO retail.orders o USING retail.stores s"
+            " ON o.store_id = s.store_id WHEN MATCHED THEN DELETE RETURNING o.*) SELECT 1",
+            id="merge",
+        ),
+        pytest.param(
+            "SELECT * FROM (WITH d AS (DELETE FROM retail.orders RETURNING *) SELECT * FROM d) x",
+            id="nested",
+        ),
     ],
-    ids=["delete", "insert", "update", "merge", "nested"],
 )
 def test_data_modifying_cte_is_rejected(sql: str) -> None:
     assert_rejected(sql, R.DATA_MODIFYING_CTE)
@@ -353,15 +366,14 @@ def test_data_modifying_cte_is_rejected(sql: str) -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT * FROM retail.orders FOR UPDATE",
-        "SELECT * FROM retail.orders FOR NO KEY UPDATE NOWAIT",
-        "SELECT * FROM retail.orders FOR SHARE SKIP LOCKED",
-        "SELECT * FROM retail.orders FOR KEY SHARE",
-        "SELECT * FROM retail.orders o FOR UPDATE OF o",
-        "SELECT * FROM (SELECT * FROM retail.orders FOR UPDATE) x",
-        "WITH x AS (SELECT * FROM retail.orders FOR SHARE) SELECT * FROM x",
+        pytest.param("SELECT * FROM retail.orders FOR UPDATE", id="update"),
+        pytest.param("SELECT * FROM retail.orders FOR NO KEY UPDATE NOWAIT", id="no_key_update"),
+        pytest.param("SELECT * FROM retail.orders FOR SHARE SKIP LOCKED", id="share"),
+        pytest.param("SELECT * FROM retail.orders FOR KEY SHARE", id="key_share"),
+        pytest.param("SELECT * FROM retail.orders o FOR UPDATE OF o", id="of"),
+        pytest.param("SELECT * FROM (SELECT * FROM retail.orders FOR UPDATE) x", id="subquery"),
+        pytest.param("WITH x AS (SELECT * FROM retail.orders FOR SHARE) SELECT * FROM x", id="cte"),
     ],
-    ids=["update", "no_key_update", "share", "key_share", "of", "subquery", "cte"],
 )
 def test_locking_clause_is_rejected(sql: str) -> None:
     assert_rejected(sql, R.LOCKING_CLAUSE)
@@ -369,8 +381,10 @@ def test_locking_clause_is_rejected(sql: str) -> None:
 
 @pytest.mark.parametrize(
     "sql",
-    ["SELECT * INTO copy FROM retail.orders", "SELECT 1 INTO TEMP t"],
-    ids=["table", "temp"],
+    [
+        pytest.param("SELECT * INTO copy FROM retail.orders", id="table"),
+        pytest.param("SELECT 1 INTO TEMP t", id="temp"),
+    ],
 )
 def test_select_into_is_rejected(sql: str) -> None:
     assert_rejected(sql, R.SELECT_INTO)
@@ -440,56 +454,52 @@ def test_function_outside_the_allow_list_is_rejected(call: str) -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT * FROM pg_read_file('/etc/passwd') AS f",
-        "SELECT * FROM retail.orders o, LATERAL pg_ls_dir('.') d",
-        "SELECT * FROM ROWS FROM (generate_series(1, 2), pg_ls_dir('.')) AS t",
-        "SELECT * FROM retail.orders WHERE pg_sleep(1) IS NULL",
-        "SELECT store_id FROM retail.orders GROUP BY store_id HAVING count(pg_sleep(1)) > 0",
-        "SELECT * FROM retail.orders ORDER BY pg_sleep(1)",
-        "SELECT * FROM retail.orders GROUP BY pg_backend_pid()",
-        "SELECT count(*) FILTER (WHERE pg_sleep(1) IS NULL) FROM retail.orders",
-        "SELECT sum(1) OVER w FROM retail.orders WINDOW w AS (ORDER BY pg_sleep(1))",
-        "SELECT CASE WHEN true THEN pg_sleep(1) END",
-        "SELECT lower(upper(version()))",
-        "SELECT * FROM retail.orders o JOIN retail.stores s ON pg_sleep(1) IS NULL",
-        "VALUES (1), (pg_sleep(1))",
-        "SELECT 1 LIMIT (SELECT pg_backend_pid())",
-        "SELECT 1 OFFSET pg_backend_pid()",
-        "WITH x AS (SELECT pg_sleep(1)) SELECT * FROM x",
-        "SELECT 1 UNION SELECT pg_backend_pid()",
-        "SELECT (SELECT current_setting('role'))",
-        "SELECT * FROM xmltable('/a' PASSING '<a/>' COLUMNS x int)",
-        "SELECT * FROM json_table('[]', '$' PASSING pg_backend_pid() AS p COLUMNS (a int))",
-        "SELECT * FROM retail.orders TABLESAMPLE system_rows (10)",
-        "SELECT 1 OPERATOR(public.+) 1",
-        "SELECT 1 WHERE 1 OPERATOR(public.=) ANY (SELECT 1)",
-        "SELECT 1 ORDER BY 1 USING OPERATOR(public.<)",
-    ],
-    ids=[
-        "from_function",
-        "lateral_function",
-        "rows_from",
-        "where",
-        "having",
-        "order_by",
-        "group_by",
-        "filter",
-        "window_clause",
-        "case",
-        "nested_argument",
-        "join_condition",
-        "values",
-        "limit",
-        "offset",
-        "cte",
-        "union_branch",
-        "scalar_subquery",
-        "xmltable",
-        "json_table_passing",
-        "tablesample_method",
-        "qualified_operator",
-        "qualified_sublink_operator",
-        "qualified_sort_operator",
+        pytest.param("SELECT * FROM pg_read_file('/etc/passwd') AS f", id="from_function"),
+        pytest.param(
+            "SELECT * FROM retail.orders o, LATERAL pg_ls_dir('.') d", id="lateral_function"
+        ),
+        pytest.param(
+            "SELECT * FROM ROWS FROM (generate_series(1, 2), pg_ls_dir('.')) AS t", id="rows_from"
+        ),
+        pytest.param("SELECT * FROM retail.orders WHERE pg_sleep(1) IS NULL", id="where"),
+        pytest.param(
+            "SELECT store_id FROM retail.orders GROUP BY store_id HAVING count(pg_sleep(1)) > 0",
+            id="having",
+        ),
+        pytest.param("SELECT * FROM retail.orders ORDER BY pg_sleep(1)", id="order_by"),
+        pytest.param("SELECT * FROM retail.orders GROUP BY pg_backend_pid()", id="group_by"),
+        pytest.param(
+            "SELECT count(*) FILTER (WHERE pg_sleep(1) IS NULL) FROM retail.orders", id="filter"
+        ),
+        pytest.param(
+            "SELECT sum(1) OVER w FROM retail.orders WINDOW w AS (ORDER BY pg_sleep(1))",
+            id="window_clause",
+        ),
+        pytest.param("SELECT CASE WHEN true THEN pg_sleep(1) END", id="case"),
+        pytest.param("SELECT lower(upper(version()))", id="nested_argument"),
+        pytest.param(
+            "SELECT * FROM retail.orders o JOIN retail.stores s ON pg_sleep(1) IS NULL",
+            id="join_condition",
+        ),
+        pytest.param("VALUES (1), (pg_sleep(1))", id="values"),
+        pytest.param("SELECT 1 LIMIT (SELECT pg_backend_pid())", id="limit"),
+        pytest.param("SELECT 1 OFFSET pg_backend_pid()", id="offset"),
+        pytest.param("WITH x AS (SELECT pg_sleep(1)) SELECT * FROM x", id="cte"),
+        pytest.param("SELECT 1 UNION SELECT pg_backend_pid()", id="union_branch"),
+        pytest.param("SELECT (SELECT current_setting('role'))", id="scalar_subquery"),
+        pytest.param("SELECT * FROM xmltable('/a' PASSING '<a/>' COLUMNS x int)", id="xmltable"),
+        pytest.param(
+            "SELECT * FROM json_table('[]', '$' PASSING pg_backend_pid() AS p COLUMNS (a int))",
+            id="json_table_passing",
+        ),
+        pytest.param(
+            "SELECT * FROM retail.orders TABLESAMPLE system_rows (10)", id="tablesample_method"
+        ),
+        pytest.param("SELECT 1 OPERATOR(public.+) 1", id="qualified_operator"),
+        pytest.param(
+            "SELECT 1 WHERE 1 OPERATOR(public.=) ANY (SELECT 1)", id="qualified_sublink_operator"
+        ),
+        pytest.param("SELECT 1 ORDER BY 1 USING OPERATOR(public.<)", id="qualified_sort_operator"),
     ],
 )
 def test_disallowed_function_is_found_anywhere_in_the_tree(sql: str) -> None:
@@ -499,74 +509,81 @@ def test_disallowed_function_is_found_anywhere_in_the_tree(sql: str) -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT * FROM pg_catalog.pg_authid",
-        "SELECT * FROM pg_authid",
-        "SELECT * FROM pg_shadow",
-        "SELECT * FROM pg_stat_activity",
-        "SELECT * FROM pg_settings",
-        "SELECT * FROM pg_class",
-        "SELECT * FROM information_schema.tables",
-        "SELECT * FROM public.auth_user",
-        "SELECT * FROM auth_user",
-        "SELECT * FROM retail_accesstoken",
-        "SELECT * FROM django_session",
-        "SELECT * FROM public.orders",
-        "SELECT * FROM other.orders",
-        "SELECT * FROM zava.retail.orders",
-        'SELECT * FROM "Orders"',
-        "TABLE pg_authid",
-        "SELECT * FROM retail.orders o JOIN pg_user u ON true",
-        "SELECT (SELECT rolpassword FROM pg_authid LIMIT 1)",
-        "SELECT 1 WHERE EXISTS (SELECT 1 FROM pg_roles)",
-        "SELECT * FROM retail.orders o, LATERAL (SELECT * FROM pg_stat_activity) a",
-        "SELECT 1 UNION ALL SELECT 1 FROM pg_database",
-        "WITH x AS (SELECT * FROM pg_authid) SELECT * FROM x",
-        "VALUES ((SELECT 1 FROM pg_authid))",
-    ],
-    ids=[
-        "catalog_qualified",
-        "catalog_unqualified",
-        "pg_shadow",
-        "pg_stat_activity",
-        "pg_settings",
-        "pg_class",
-        "information_schema",
-        "django_user_qualified",
-        "django_user",
-        "token_table",
-        "django_session",
-        "allowed_name_in_public",
-        "allowed_name_in_other_schema",
-        "database_qualified",
-        "quoted_mixed_case",
-        "table_statement",
-        "join",
-        "scalar_subquery",
-        "exists",
-        "lateral",
-        "union_branch",
-        "cte_body",
-        "values",
+        pytest.param("SELECT * FROM pg_catalog.pg_authid", id="catalog_qualified"),
+        pytest.param("SELECT * FROM pg_authid", id="catalog_unqualified"),
+        pytest.param("SELECT * FROM pg_shadow", id="pg_shadow"),
+        pytest.param("SELECT * FROM pg_stat_activity", id="pg_stat_activity"),
+        pytest.param("SELECT * FROM pg_settings", id="pg_settings"),
+        pytest.param("SELECT * FROM pg_class", id="pg_class"),
+        pytest.param("SELECT * FROM information_schema.tables", id="information_schema"),
+        pytest.param("SELECT * FROM public.auth_user", id="django_user_qualified"),
+        pytest.param("SELECT * FROM auth_user", id="django_user"),
+        pytest.param("SELECT * FROM tenancy_access_tokens", id="token_table"),
+        pytest.param("SELECT digest FROM public.tenancy_access_tokens", id="token_table_qualified"),
+        pytest.param("SELECT * FROM tenancy_managers", id="manager_table"),
+        pytest.param("SELECT * FROM tenancy_manager_stores", id="manager_store_table"),
+        pytest.param("SELECT * FROM audit_tool_calls", id="audit_table"),
+        pytest.param("SELECT * FROM zava_private.rls_signing_key", id="signing_key"),
+        pytest.param("SELECT * FROM django_session", id="django_session"),
+        pytest.param("SELECT * FROM public.orders", id="allowed_name_in_public"),
+        pytest.param("SELECT * FROM other.orders", id="allowed_name_in_other_schema"),
+        pytest.param("SELECT * FROM zava.retail.orders", id="database_qualified"),
+        pytest.param('SELECT * FROM "Orders"', id="quoted_mixed_case"),
+        pytest.param("TABLE pg_authid", id="table_statement"),
+        pytest.param("SELECT * FROM retail.orders o JOIN pg_user u ON true", id="join"),
+        pytest.param("SELECT (SELECT rolpassword FROM pg_authid LIMIT 1)", id="scalar_subquery"),
+        pytest.param("SELECT 1 WHERE EXISTS (SELECT 1 FROM pg_roles)", id="exists"),
+        pytest.param(
+            "SELECT * FROM retail.orders o, LATERAL (SELECT * FROM pg_stat_activity) a",
+            id="lateral",
+        ),
+        pytest.param("SELECT 1 UNION ALL SELECT 1 FROM pg_database", id="union_branch"),
+        pytest.param("WITH x AS (SELECT * FROM pg_authid) SELECT * FROM x", id="cte_body"),
+        pytest.param("VALUES ((SELECT 1 FROM pg_authid))", id="values"),
     ],
 )
 def test_relation_outside_the_allow_list_is_rejected(sql: str) -> None:
     assert_rejected(sql, R.DISALLOWED_RELATION)
 
 
+def test_the_probed_django_tables_are_the_models_tables() -> None:
+    """The probes above name the real tables, so a rename cannot leave them probing nothing."""
+    from retail.models import AccessToken, Manager, ManagerStore, ToolCall
+
+    tables = {model._meta.db_table for model in (AccessToken, Manager, ManagerStore, ToolCall)}
+    assert tables == {
+        "tenancy_access_tokens",
+        "tenancy_managers",
+        "tenancy_manager_stores",
+        "audit_tool_calls",
+    }
+
+
 @pytest.mark.parametrize(
     "sql",
     [
         # Inside a plain WITH item its own name is not yet a CTE: it is the catalog.
-        "WITH pg_authid AS (SELECT * FROM pg_authid) SELECT * FROM pg_authid",
+        pytest.param(
+            "WITH pg_authid AS (SELECT * FROM pg_authid) SELECT * FROM pg_authid",
+            id="self_reference",
+        ),
         # Nor are the items after it.
-        "WITH a AS (SELECT * FROM pg_authid), pg_authid AS (SELECT 1) SELECT * FROM a",
+        pytest.param(
+            "WITH a AS (SELECT * FROM pg_authid), pg_authid AS (SELECT 1) SELECT * FROM a",
+            id="forward_reference",
+        ),
         # A CTE is visible only inside the statement whose WITH defines it.
-        "SELECT * FROM (WITH pg_authid AS (SELECT 1) SELECT * FROM pg_authid) s, pg_authid",
-        "(WITH pg_roles AS (SELECT 1) SELECT * FROM pg_roles) UNION SELECT 1 FROM pg_roles",
+        pytest.param(
+            "SELECT * FROM (WITH pg_authid AS (SELECT 1) SELECT * FROM pg_authid) s, pg_authid",
+            id="subquery_scope",
+        ),
+        pytest.param(
+            "(WITH pg_roles AS (SELECT 1) SELECT * FROM pg_roles) UNION SELECT 1 FROM pg_roles",
+            id="union_scope",
+        ),
         # A qualified name never refers to a CTE.
-        "WITH pg_user AS (SELECT 1) SELECT * FROM pg_catalog.pg_user",
+        pytest.param("WITH pg_user AS (SELECT 1) SELECT * FROM pg_catalog.pg_user", id="qualified"),
     ],
-    ids=["self_reference", "forward_reference", "subquery_scope", "union_scope", "qualified"],
 )
 def test_cte_name_does_not_hide_a_catalog_table_outside_its_scope(sql: str) -> None:
     assert_rejected(sql, R.DISALLOWED_RELATION)
@@ -575,52 +592,31 @@ def test_cte_name_does_not_hide_a_catalog_table_outside_its_scope(sql: str) -> N
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT 'pg_authid'::regclass",
-        "SELECT 'pg_sleep'::regproc",
-        "SELECT 'pg_sleep(float8)'::regprocedure",
-        "SELECT '+'::regoper",
-        "SELECT '+(int4,int4)'::regoperator",
-        "SELECT 'int4'::regtype",
-        "SELECT 'postgres'::regrole",
-        "SELECT 'pg_catalog'::regnamespace",
-        "SELECT 'english'::regconfig",
-        "SELECT 'simple'::regdictionary",
-        "SELECT 'C'::regcollation",
-        "SELECT CAST('pg_authid' AS pg_catalog.regclass)",
-        "SELECT regclass 'pg_authid'",
-        "SELECT '{pg_authid}'::regclass[]",
-        "SELECT 1::oid",
-        "SELECT '0/0'::pg_lsn",
-        "SELECT NULL::pg_catalog.pg_snapshot",
-        "SELECT NULL::pg_authid",
-        "SELECT NULL::retail.orders",
-        "SELECT '<a/>'::xml",
-        "SELECT * FROM retail.search_products_by_description('x') AS t(id regclass)",
-        "SELECT json_value('1', '$' RETURNING regclass)",
-    ],
-    ids=[
-        "regclass",
-        "regproc",
-        "regprocedure",
-        "regoper",
-        "regoperator",
-        "regtype",
-        "regrole",
-        "regnamespace",
-        "regconfig",
-        "regdictionary",
-        "regcollation",
-        "cast_qualified",
-        "typed_literal",
-        "array",
-        "oid",
-        "pg_lsn",
-        "pg_snapshot",
-        "catalog_row_type",
-        "table_row_type",
-        "xml",
-        "column_definition_list",
-        "json_returning",
+        pytest.param("SELECT 'pg_authid'::regclass", id="regclass"),
+        pytest.param("SELECT 'pg_sleep'::regproc", id="regproc"),
+        pytest.param("SELECT 'pg_sleep(float8)'::regprocedure", id="regprocedure"),
+        pytest.param("SELECT '+'::regoper", id="regoper"),
+        pytest.param("SELECT '+(int4,int4)'::regoperator", id="regoperator"),
+        pytest.param("SELECT 'int4'::regtype", id="regtype"),
+        pytest.param("SELECT 'postgres'::regrole", id="regrole"),
+        pytest.param("SELECT 'pg_catalog'::regnamespace", id="regnamespace"),
+        pytest.param("SELECT 'english'::regconfig", id="regconfig"),
+        pytest.param("SELECT 'simple'::regdictionary", id="regdictionary"),
+        pytest.param("SELECT 'C'::regcollation", id="regcollation"),
+        pytest.param("SELECT CAST('pg_authid' AS pg_catalog.regclass)", id="cast_qualified"),
+        pytest.param("SELECT regclass 'pg_authid'", id="typed_literal"),
+        pytest.param("SELECT '{pg_authid}'::regclass[]", id="array"),
+        pytest.param("SELECT 1::oid", id="oid"),
+        pytest.param("SELECT '0/0'::pg_lsn", id="pg_lsn"),
+        pytest.param("SELECT NULL::pg_catalog.pg_snapshot", id="pg_snapshot"),
+        pytest.param("SELECT NULL::pg_authid", id="catalog_row_type"),
+        pytest.param("SELECT NULL::retail.orders", id="table_row_type"),
+        pytest.param("SELECT '<a/>'::xml", id="xml"),
+        pytest.param(
+            "SELECT * FROM retail.search_products_by_description('x') AS t(id regclass)",
+            id="column_definition_list",
+        ),
+        pytest.param("SELECT json_value('1', '$' RETURNING regclass)", id="json_returning"),
     ],
 )
 def test_cast_to_disallowed_type_is_rejected(sql: str) -> None:
@@ -629,8 +625,10 @@ def test_cast_to_disallowed_type_is_rejected(sql: str) -> None:
 
 @pytest.mark.parametrize(
     "sql",
-    ["SELECT $1", "SELECT merge_action()"],
-    ids=["parameter", "merge_support_function"],
+    [
+        pytest.param("SELECT $1", id="parameter"),
+        pytest.param("SELECT merge_action()", id="merge_support_function"),
+    ],
 )
 def test_unknown_kind_of_expression_is_rejected(sql: str) -> None:
     assert_rejected(sql, R.DISALLOWED_SYNTAX)
@@ -639,16 +637,31 @@ def test_unknown_kind_of_expression_is_rejected(sql: str) -> None:
 @pytest.mark.parametrize(
     ("sql", "reason"),
     [
-        ("SELECT 'x" + "secret " * 300, R.SYNTAX_ERROR),
-        ("SELECT '" + "secret " * 300 + "' AS s, pg_sleep(1)", R.DISALLOWED_FUNCTION),
-        ("SELECT '" + "secret " * 300 + "' AS s FROM pg_authid", R.DISALLOWED_RELATION),
-        ("SELECT '" + "secret " * 300 + "'::regclass", R.DISALLOWED_TYPE),
-        ("SELECT '" + "secret " * 300 + "'; SELECT 1", R.MULTIPLE_STATEMENTS),
-        ("DELETE FROM retail.orders WHERE note = '" + "secret " * 300 + "'", R.NOT_SELECT),
-        ("SELECT * FROM " + "x" * 60 + "." + "y" * 60, R.DISALLOWED_RELATION),
-        ("SELECT 1 AS " + "z" * 3_000, R.TOO_LONG),
+        pytest.param("SELECT 'x" + "secret " * 300, R.SYNTAX_ERROR, id="syntax"),
+        pytest.param(
+            "SELECT '" + "secret " * 300 + "' AS s, pg_sleep(1)",
+            R.DISALLOWED_FUNCTION,
+            id="function",
+        ),
+        pytest.param(
+            "SELECT '" + "secret " * 300 + "' AS s FROM pg_authid",
+            R.DISALLOWED_RELATION,
+            id="relation",
+        ),
+        pytest.param("SELECT '" + "secret " * 300 + "'::regclass", R.DISALLOWED_TYPE, id="type"),
+        pytest.param(
+            "SELECT '" + "secret " * 300 + "'; SELECT 1", R.MULTIPLE_STATEMENTS, id="stacked"
+        ),
+        pytest.param(
+            "DELETE FROM retail.orders WHERE note = '" + "secret " * 300 + "'",
+            R.NOT_SELECT,
+            id="dml",
+        ),
+        pytest.param(
+            "SELECT * FROM " + "x" * 60 + "." + "y" * 60, R.DISALLOWED_RELATION, id="long_name"
+        ),
+        pytest.param("SELECT 1 AS " + "z" * 3_000, R.TOO_LONG, id="too_long"),
     ],
-    ids=["syntax", "function", "relation", "type", "stacked", "dml", "long_name", "too_long"],
 )
 def test_rejection_message_never_echoes_the_query(sql: str, reason: RejectionReason) -> None:
     error = assert_rejected(sql, reason, max_length=3_000)

@@ -20,8 +20,8 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, set_token_value
 
 from retail.models import Manager
+from tests.identities import SEATTLE
 
-SEATTLE = "seattle.manager@zava.example"
 PASSWORD = "correct horse battery staple 7"
 REDIRECT_URI = "http://127.0.0.1:8976/callback"
 CLIENT_SECRET = "test-client-secret-" + "x" * 20
@@ -55,9 +55,9 @@ def _user(username: str) -> User:
 def seattle_person(database) -> Iterator[Person]:
     """An account linked to the Seattle store manager."""
     user = _user("seattle.signin")
-    Manager.objects.filter(email=SEATTLE).update(user=user)
+    Manager.objects.filter(email=SEATTLE.email).update(user=user)
     yield Person(user.username)
-    Manager.objects.filter(email=SEATTLE).update(user=None)
+    Manager.objects.filter(email=SEATTLE.email).update(user=None)
     user.delete()  # its grants and tokens go with it
 
 

@@ -11,8 +11,8 @@ import re
 import pytest
 
 from retail.models import Manager
+from tests.identities import SEATTLE
 from tests.mcp_client import post, rows
-from tests.oauth_server.conftest import SEATTLE
 
 CALL = {
     "jsonrpc": "2.0",
@@ -71,12 +71,12 @@ def test_unlinking_or_deactivating_the_manager_takes_effect_on_the_next_call(
     token = make_token()
     assert post(zava_server.mcp_url, CALL, token=token).status_code == 200
 
-    user = Manager.objects.get(email=SEATTLE).user
-    Manager.objects.filter(email=SEATTLE).update(user=None)
+    user = Manager.objects.get(email=SEATTLE.email).user
+    Manager.objects.filter(email=SEATTLE.email).update(user=None)
     assert post(zava_server.mcp_url, CALL, token=token).status_code == 401
 
-    Manager.objects.filter(email=SEATTLE).update(user=user, is_active=False)
+    Manager.objects.filter(email=SEATTLE.email).update(user=user, is_active=False)
     try:
         assert post(zava_server.mcp_url, CALL, token=token).status_code == 401
     finally:
-        Manager.objects.filter(email=SEATTLE).update(is_active=True)
+        Manager.objects.filter(email=SEATTLE.email).update(is_active=True)

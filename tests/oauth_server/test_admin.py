@@ -11,8 +11,8 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from retail.models import Manager
+from tests.identities import SEATTLE
 from tests.mcp_client import post
-from tests.oauth_server.conftest import SEATTLE
 
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 
@@ -28,7 +28,7 @@ def admin(database):
 
 
 def _change_page(admin: Client) -> str:
-    manager = Manager.objects.get(email=SEATTLE)
+    manager = Manager.objects.get(email=SEATTLE.email)
     response = admin.get(f"/admin/retail/manager/{manager.pk}/change/")
     assert response.status_code == 200
     return response.content.decode()
@@ -55,7 +55,7 @@ def test_the_managers_page_lists_connected_clients_with_their_last_use(
 def test_revoking_a_managers_sign_ins_takes_effect_on_the_next_call(admin, make_token, zava_server):
     token = make_token()
     assert post(zava_server.mcp_url, CALL, token=token).status_code == 200
-    manager = Manager.objects.get(email=SEATTLE)
+    manager = Manager.objects.get(email=SEATTLE.email)
 
     response = admin.post(
         "/admin/retail/manager/",

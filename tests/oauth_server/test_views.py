@@ -13,6 +13,7 @@ from django.test import Client, override_settings
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
 from retail.models import ToolCall
+from tests.identities import SEATTLE
 from tests.mcp_client import post, rows
 from tests.oauth_server.conftest import CLIENT_SECRET, REDIRECT_URI, Pkce
 
@@ -50,9 +51,8 @@ def test_a_public_client_gets_a_token_that_sees_exactly_the_managers_store(
 
 
 def seattle_person_manager_id():
-    from retail.models import Manager
 
-    return Manager.objects.get(email="seattle.manager@zava.example").id
+    return SEATTLE.id
 
 
 def test_a_confidential_client_must_authenticate(

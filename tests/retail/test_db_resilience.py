@@ -34,9 +34,9 @@ from django.test import Client
 
 from retail import db_resilience
 from tests.conftest import gunicorn_server
+from tests.identities import SEATTLE
 from zava import embedded_postgres
 
-SEATTLE = "seattle.manager@zava.example"
 CALL = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -119,7 +119,7 @@ def isolated_stack():
     _manage(env, "migrate", "-v0")
     _manage(env, "seed_retail", "--customers", "300", "-v0")
     _manage(env, "embed_products", "-v0")
-    token = _manage(env, "issue_token", SEATTLE).strip().splitlines()[-1]
+    token = _manage(env, "issue_token", SEATTLE.email).strip().splitlines()[-1]
     try:
         with gunicorn_server(home / "gunicorn.log", env) as server:
             url = f"{server.url}/mcp"
@@ -184,6 +184,7 @@ def _outcome(status: int, body: dict | None) -> str:
     return f"unclean:{status}"
 
 
+@pytest.mark.slow
 def test_calls_fail_cleanly_while_the_database_is_down_and_recover_without_a_restart(
     isolated_stack,
 ):
@@ -295,7 +296,7 @@ def test_a_request_whose_connection_dies_runs_again_on_a_fresh_one(
         "/mcp",
         {"jsonrpc": "2.0", "id": 1, **message},
         content_type="application/json",
-        headers={"Authorization": f"Bearer {tokens[SEATTLE]}", "Accept": "application/json"},
+        headers={"Authorization": f"Bearer {tokens[SEATTLE.email]}", "Accept": "application/json"},
     )
     body = response.json()
     assert _answer(response.status_code, body, dict(response.headers)) == "ok", body

@@ -7,23 +7,23 @@ import uuid
 import pytest
 from django.db import connection
 
-from retail.services.seeding import EASTERN_ONLINE_ID, HEAD_OFFICE_ID, PUGET_SOUND_ID, STORES
+from retail.services.seeding import STORES
 from retail.tenancy import tenant_context
+from tests.identities import EASTERN_ONLINE, HEAD_OFFICE, PUGET_SOUND, SEATTLE
 
 ALL_STORES = {s.name for s in STORES}
-SEATTLE = STORES[0]
 
 MANAGERS = {
-    "store": (SEATTLE.manager_id, {SEATTLE.name}),
+    "store": (SEATTLE.id, {STORES[0].name}),
     "regional (Puget Sound)": (
-        PUGET_SOUND_ID,
+        PUGET_SOUND.id,
         ALL_STORES - {"Zava Retail Spokane", "Zava Retail Online"},
     ),
     "regional (Eastern & Online)": (
-        EASTERN_ONLINE_ID,
+        EASTERN_ONLINE.id,
         {"Zava Retail Spokane", "Zava Retail Online"},
     ),
-    "head office": (HEAD_OFFICE_ID, ALL_STORES),
+    "head office": (HEAD_OFFICE.id, ALL_STORES),
     "unknown": (uuid.UUID("11111111-2222-3333-4444-555555555555"), set()),
     "none": (None, set()),
 }
@@ -71,7 +71,7 @@ def test_shared_tables_are_readable_by_every_manager(database, kind, table):
 
 def test_policy_function_runs_once_per_query_not_per_row(database):
     """The policy's store list is an InitPlan, evaluated once, not a per-row lookup."""
-    with tenant_context(PUGET_SOUND_ID) as tenant, tenant.cursor() as cursor:
+    with tenant_context(PUGET_SOUND.id) as tenant, tenant.cursor() as cursor:
         cursor.execute("EXPLAIN (COSTS OFF) SELECT sum(total_amount) FROM retail.order_items")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "InitPlan 1" in plan

@@ -42,6 +42,7 @@ def _reseed(seed: int) -> None:
     seed_retail(customers=SEED_CUSTOMERS, seed=seed, end_date=SEED_END_DATE, reset=True)
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_data_and_another_seed_does_not(database):
     before = _aggregates()
     try:

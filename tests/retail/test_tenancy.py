@@ -13,10 +13,10 @@ import pytest
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 
-from retail.services.seeding import HEAD_OFFICE_ID, STORES
+from retail.services.seeding import STORES
 from retail.tenancy import TenantContextError, tenant_context
+from tests.identities import HEAD_OFFICE, SEATTLE
 
-SEATTLE = STORES[0]
 TENANT_ROLE = settings.ZAVA_DB_ROLES["tenant"]
 OWNER_ROLE = settings.ZAVA_DB_ROLES["owner"]
 GATEWAY_ROLE = settings.ZAVA_DB_ROLES["gateway"]
@@ -47,7 +47,7 @@ def _attempt(alias: str = "tenant") -> Iterator[None]:
 
 @pytest.fixture
 def seattle_cursor(database):
-    with tenant_context(SEATTLE.manager_id) as tenant, tenant.cursor() as cursor:
+    with tenant_context(SEATTLE.id) as tenant, tenant.cursor() as cursor:
         yield cursor
 
 
@@ -81,7 +81,7 @@ def test_store_manager_sees_only_their_store(seattle_cursor):
 
 def test_forged_identity_with_set_config_shows_no_rows(seattle_cursor):
     cursor = seattle_cursor
-    cursor.execute("SELECT set_config('app.current_rls_user_id', %s, true)", [str(HEAD_OFFICE_ID)])
+    cursor.execute("SELECT set_config('app.current_rls_user_id', %s, true)", [str(HEAD_OFFICE.id)])
     assert _scalar(cursor, "SELECT count(*) FROM retail.orders") == 0
 
 
@@ -91,20 +91,20 @@ def test_forged_identity_with_the_callers_own_proof_shows_no_rows(seattle_cursor
     cursor.execute(
         "SELECT set_config('app.current_rls_user_id', %s, false), "
         "set_config('app.rls_context_proof', %s, false)",
-        [str(HEAD_OFFICE_ID), proof],
+        [str(HEAD_OFFICE.id), proof],
     )
     assert _scalar(cursor, "SELECT count(*) FROM retail.orders") == 0
 
 
 def test_proof_from_an_earlier_transaction_is_worthless(database):
-    with tenant_context(HEAD_OFFICE_ID) as tenant, tenant.cursor() as cursor:
+    with tenant_context(HEAD_OFFICE.id) as tenant, tenant.cursor() as cursor:
         stolen = _scalar(cursor, "SELECT current_setting('app.rls_context_proof')")
         assert len(_stores_with_orders(cursor)) == len(STORES)
-    with tenant_context(SEATTLE.manager_id) as tenant, tenant.cursor() as cursor:
+    with tenant_context(SEATTLE.id) as tenant, tenant.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('app.current_rls_user_id', %s, true), "
             "set_config('app.rls_context_proof', %s, true)",
-            [str(HEAD_OFFICE_ID), stolen],
+            [str(HEAD_OFFICE.id), stolen],
         )
         assert _scalar(cursor, "SELECT count(*) FROM retail.orders") == 0
 
@@ -123,7 +123,7 @@ def test_reset_role_then_set_role_back_does_not_restore_a_forged_identity(seattl
     cursor = seattle_cursor
     cursor.execute("RESET ROLE")
     cursor.execute(f'SET ROLE "{TENANT_ROLE}"')
-    cursor.execute("SELECT set_config('app.current_rls_user_id', %s, true)", [str(HEAD_OFFICE_ID)])
+    cursor.execute("SELECT set_config('app.current_rls_user_id', %s, true)", [str(HEAD_OFFICE.id)])
     assert _scalar(cursor, "SELECT count(*) FROM retail.orders") == 0
 
 
@@ -220,7 +220,7 @@ def test_the_tenant_role_cannot_signal_other_backends(seattle_cursor):
 
 
 def test_nothing_survives_the_context_on_the_pooled_connection(database):
-    with tenant_context(HEAD_OFFICE_ID) as tenant, tenant.cursor() as cursor:
+    with tenant_context(HEAD_OFFICE.id) as tenant, tenant.cursor() as cursor:
         # Even a session-level setting made inside is rolled back with the transaction.
         cursor.execute("SELECT set_config('app.current_rls_user_id', 'leaked', false)")
         pid = tenant.backend_pid
@@ -246,13 +246,13 @@ def test_nothing_survives_the_context_on_the_pooled_connection(database):
 
 def test_an_error_inside_the_context_still_leaves_the_connection_clean(database):
     with pytest.raises(DatabaseError):  # noqa: SIM117 - the error must escape the context
-        with tenant_context(HEAD_OFFICE_ID) as tenant, tenant.cursor() as cursor:
+        with tenant_context(HEAD_OFFICE.id) as tenant, tenant.cursor() as cursor:
             cursor.execute("SELECT 1 / 0")
-    with tenant_context(SEATTLE.manager_id) as tenant, tenant.cursor() as cursor:
+    with tenant_context(SEATTLE.id) as tenant, tenant.cursor() as cursor:
         assert _stores_with_orders(cursor) == {1}
 
 
 def test_nested_contexts_are_refused(database):
-    with tenant_context(SEATTLE.manager_id), pytest.raises(TenantContextError):  # noqa: SIM117
-        with tenant_context(HEAD_OFFICE_ID):
+    with tenant_context(SEATTLE.id), pytest.raises(TenantContextError):  # noqa: SIM117
+        with tenant_context(HEAD_OFFICE.id):
             pass

@@ -23,6 +23,7 @@ from django.db import connection
 
 from retail.services.seeding import MANAGERS, STORES, ManagerKind
 from tests.conftest import gunicorn_server, server_environment
+from tests.identities import SEATTLE
 from tests.mcp_client import call_tool, rows
 from zava import embedded_postgres
 from zava.embedded_postgres import EmbeddedServer
@@ -82,7 +83,7 @@ def test_every_manager_sees_exactly_its_stores_after_a_restore(restored, zava_se
 
 def test_semantic_search_answers_as_before(restored, zava_server, tokens):
     server, _, _, _ = restored
-    token = tokens["seattle.manager@zava.example"]
+    token = tokens[SEATTLE.email]
     after = call_tool(server.mcp_url, token, "semantic_search_products", SEARCH)
     before = call_tool(zava_server.mcp_url, token, "semantic_search_products", SEARCH)
     assert not after.isError

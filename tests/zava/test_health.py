@@ -128,6 +128,7 @@ def test_ready_fails_when_the_tenant_role_is_unusable(database):
     _assert_reveals_nothing(body)
 
 
+@pytest.mark.slow
 def test_ready_fails_on_a_server_whose_gateway_role_cannot_log_in(seeded, tmp_path):
     with private_server(
         tmp_path / "gunicorn.log",

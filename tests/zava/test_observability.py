@@ -21,6 +21,7 @@ from pglast.parser import fingerprint
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.identities import SEATTLE
 from tests.mcp_client import post
 from tests.zava.conftest import private_server
 from zava.observability import gunicorn_hooks, metrics
@@ -32,8 +33,7 @@ from zava.observability.logs import (
     request_id_var,
 )
 
-SEATTLE = "seattle.manager@zava.example"
-SEATTLE_ID = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
+SEATTLE_ID = str(SEATTLE.id)  # as logs write it
 FAKE_TOKEN = "zava_" + "A" * 20 + "-" + "b" * 22  # token-shaped, 43 characters after zava_
 METRICS_TOKEN = secrets.token_urlsafe(32)
 SALES_SQL = "SELECT store_id, count(*) AS n FROM retail.orders GROUP BY store_id ORDER BY 1"
@@ -149,7 +149,7 @@ def test_slow_calls_are_logged_at_warning_with_their_fingerprint(database, token
     sql = "SELECT count(*) FROM retail.orders WHERE store_id = 1"
     with caplog.at_level(logging.INFO):
         response = _mcp(
-            Client(), tokens[SEATTLE], _call("execute_sales_query", {"postgresql_query": sql})
+            Client(), tokens[SEATTLE.email], _call("execute_sales_query", {"postgresql_query": sql})
         )
     assert response.status_code == 200
     slow = [r for r in caplog.records if r.name == "zava.mcp.slow"]
@@ -164,7 +164,7 @@ def test_slow_calls_are_logged_at_warning_with_their_fingerprint(database, token
 
 def test_fast_calls_log_no_warning(database, tokens, caplog):
     with caplog.at_level(logging.INFO):
-        _mcp(Client(), tokens[SEATTLE], _call("get_current_utc_date", {}))
+        _mcp(Client(), tokens[SEATTLE.email], _call("get_current_utc_date", {}))
     assert not [r for r in caplog.records if r.name == "zava.mcp.slow"]
 
 
@@ -202,7 +202,7 @@ def test_metrics_count_calls_refusals_auth_failures_cache_pools_and_embeddings(d
     embed_before = _value("zava_embedding_calls_total", provider="local", outcome="ok")
     unknown_before = _value("zava_tool_calls_total", tool="(unknown)", outcome="refused")
 
-    token = tokens[SEATTLE]
+    token = tokens[SEATTLE.email]
     assert _mcp(client, token, _call("get_current_utc_date", {})).status_code == 200
     _mcp(client, token, _call("execute_sales_query", {"postgresql_query": "DELETE FROM x"}))
     _mcp(client, token, _call("execute_sales_query", {"postgresql_query": SALES_SQL}))
@@ -290,7 +290,7 @@ def test_a_tool_call_logs_one_request_line_and_one_tool_line(metrics_server, tok
     response = post(
         server.mcp_url,
         _call("execute_sales_query", {"postgresql_query": SALES_SQL}),
-        token=tokens[SEATTLE],
+        token=tokens[SEATTLE.email],
         headers={"X-Request-ID": client_id},
     )
     assert response.status_code == 200
@@ -326,12 +326,12 @@ def test_refusals_log_their_code_and_a_fingerprint_or_a_hash(metrics_server, tok
     refused = post(
         server.mcp_url,
         _call("execute_sales_query", {"postgresql_query": "DELETE FROM retail.orders"}),
-        token=tokens[SEATTLE],
+        token=tokens[SEATTLE.email],
     ).headers["X-Request-ID"]
     unparsed = post(
         server.mcp_url,
         _call("execute_sales_query", {"postgresql_query": "SELECT 1\x00; DROP TABLE x"}),
-        token=tokens[SEATTLE],
+        token=tokens[SEATTLE.email],
     ).headers["X-Request-ID"]
     (line,) = _tool_lines(_log_records(server.log, refused, count=2))
     assert line["outcome"] == "refused"
@@ -346,7 +346,7 @@ def test_refusals_log_their_code_and_a_fingerprint_or_a_hash(metrics_server, tok
 
 def test_no_token_reaches_the_log_wherever_a_client_puts_it(metrics_server, tokens):
     server = metrics_server.server
-    token = tokens[SEATTLE]
+    token = tokens[SEATTLE.email]
     # The token as request id, inside the SQL, and a wrong token in the header.
     response = post(
         server.mcp_url,
@@ -386,10 +386,11 @@ def test_metrics_are_protected_on_the_real_server(metrics_server):
     assert "zava_tool_calls" in _scrape(url)
 
 
+@pytest.mark.slow
 def test_metrics_add_up_across_gunicorn_workers(metrics_server, tokens):
     server, directory = metrics_server.server, metrics_server.directory
     assert not (directory / "counter_999999.db").exists()  # cleared at server start
-    token = tokens[SEATTLE]
+    token = tokens[SEATTLE.email]
     labels = {"tool": "get_current_utc_date", "outcome": "ok"}
     before = _sample(_scrape(server.url)["zava_tool_calls"], **labels)
 

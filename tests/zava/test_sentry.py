@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import sentry_sdk
 from django.conf import settings
 from django.db import connections
@@ -178,6 +179,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_the_real_sdk_sends_no_sql_through_our_hooks(database):
     env = {
         **os.environ,

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+pytestmark = pytest.mark.slow  # each test starts manage.py in a subprocess
+
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     full_env = dict(os.environ)

@@ -7,18 +7,21 @@ import json
 import os
 import sys
 
+import pytest
 from django.conf import settings
 from django.db import connections
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-EASTERN_ONLINE = "eastern.online@zava.example"
+from tests.identities import EASTERN_ONLINE
+
+pytestmark = pytest.mark.slow  # each test starts manage.py in a subprocess
 
 
 def test_stdio_tools_see_only_the_managers_stores(database):
     params = StdioServerParameters(
         command=sys.executable,
-        args=[str(settings.BASE_DIR / "manage.py"), "mcp_stdio", "--manager", EASTERN_ONLINE],
+        args=[str(settings.BASE_DIR / "manage.py"), "mcp_stdio", "--manager", EASTERN_ONLINE.email],
         env={**os.environ, "ZAVA_DB_NAME": connections["default"].settings_dict["NAME"]},
         cwd=str(settings.BASE_DIR),
     )

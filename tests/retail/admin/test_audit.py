@@ -14,10 +14,9 @@ import pytest
 from django.urls import reverse
 
 from retail.models import Store, ToolCall
-from retail.services.seeding import PUGET_SOUND_ID
+from tests.identities import PUGET_SOUND
 from tests.mcp_client import post
 
-PUGET = "puget.sound@zava.example"
 CARTESIAN = "SELECT count(*) FROM retail.order_items a, retail.order_items b, retail.order_items c"
 CHANGELIST = reverse("admin:retail_toolcall_changelist")
 
@@ -51,7 +50,7 @@ def audited(zava_server, tokens, run_id, django_db_blocker) -> Iterator[dict[str
     """One audited call per case, made once for the module; the rows are deleted after."""
     statuses = {}
     for case, (tool, arguments) in CASES.items():
-        token = "zava_" + "x" * 43 if case == "unauthorized" else tokens[PUGET]
+        token = "zava_" + "x" * 43 if case == "unauthorized" else tokens[PUGET_SOUND.email]
         statuses[case] = call(zava_server.mcp_url, token, f"{run_id}-{case}", tool, arguments)
     assert statuses["unauthorized"] == 401
     assert {s for c, s in statuses.items() if c != "unauthorized"} == {200}
@@ -91,7 +90,7 @@ def test_every_call_is_recorded_with_its_outcome(audited, case, outcome, error_c
     row = audited[case]
     assert (row.outcome, row.error_code) == (outcome, error_code)
     assert row.tool == "execute_sales_query"
-    expected_manager = None if case == "unauthorized" else PUGET_SOUND_ID
+    expected_manager = None if case == "unauthorized" else PUGET_SOUND.id
     assert row.manager_id == expected_manager
 
 
@@ -126,7 +125,7 @@ def test_the_tool_filter(admin_client, audited, run_id):
 
 
 def test_the_manager_filter(admin_client, audited, run_id):
-    puget = listed(admin_client, run_id, manager__id__exact=str(PUGET_SOUND_ID))
+    puget = listed(admin_client, run_id, manager__id__exact=str(PUGET_SOUND.id))
     assert puget == set(CASES) - {"unauthorized"}
 
 
@@ -154,7 +153,8 @@ def test_the_list_shows_a_querys_fingerprint_and_its_page_the_whole_padded_text(
     """Padding (issue 17) hides nothing: fingerprint first in the list, all of it on the page."""
     sql = "/*" + "x" * 4_100 + "*/ SELECT first_name FROM retail.customers LIMIT 3"
     arguments = {"postgresql_query": sql}
-    assert call(zava_server.mcp_url, tokens[PUGET], f"{run_id}-padded", "execute_sales_query",
+    token = tokens[PUGET_SOUND.email]
+    assert call(zava_server.mcp_url, token, f"{run_id}-padded", "execute_sales_query",
                 arguments) == 200  # fmt: skip
     try:
         row = _rows(run_id).get(client_request_id=f"{run_id}-padded")

@@ -9,7 +9,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.urls import reverse
 
 from retail.models import Manager, ManagerStore, Store
-from retail.services.seeding import PUGET_SOUND_ID
+from tests.identities import PUGET_SOUND, SEATTLE
 from tests.retail.admin.conftest import errors_of, form_data
 
 ADD_URL = reverse("admin:retail_manager_add")
@@ -184,7 +184,7 @@ class TestTheStorePageInline:
     def test_a_store_manager_cannot_gain_a_second_store_from_the_store_page(
         self, admin_client, database
     ):
-        seattle_manager = Manager.objects.get(email="seattle.manager@zava.example")
+        seattle_manager = Manager.objects.get(pk=SEATTLE.id)
         url = self.store_url("Everett")
         data = form_data(admin_client.get(url))
         first = int(data["manager_mappings-INITIAL_FORMS"])
@@ -201,7 +201,7 @@ class TestTheStorePageInline:
     ):
         url = self.store_url("Seattle")
         data = form_data(admin_client.get(url))
-        seattle_manager = Manager.objects.get(email="seattle.manager@zava.example")
+        seattle_manager = Manager.objects.get(pk=SEATTLE.id)
         for index in range(int(data["manager_mappings-INITIAL_FORMS"])):
             if data[f"manager_mappings-{index}-manager"] == str(seattle_manager.pk):
                 data[f"manager_mappings-{index}-DELETE"] = "on"
@@ -211,16 +211,16 @@ class TestTheStorePageInline:
 
     def test_the_store_list_names_each_stores_managers(self, admin_client, database):
         response = admin_client.get(reverse("admin:retail_store_changelist"))
-        puget = Manager.objects.get(pk=PUGET_SOUND_ID)
+        puget = Manager.objects.get(pk=PUGET_SOUND.id)
         assert puget.name in response.content.decode()
 
 
 class TestListingAndDeleting:
     def test_search_finds_managers_by_name_email_or_rls_identity(self, admin_client, database):
         changelist = reverse("admin:retail_manager_changelist")
-        for term in ("puget", "puget.sound@zava.example", str(PUGET_SOUND_ID)):
+        for term in ("puget", PUGET_SOUND.email, str(PUGET_SOUND.id)):
             found = admin_client.get(changelist, {"q": term}).context["cl"].result_list
-            assert [m.pk for m in found] == [PUGET_SOUND_ID], term
+            assert [m.pk for m in found] == [PUGET_SOUND.id], term
 
     def test_the_kind_filter(self, admin_client, database):
         changelist = reverse("admin:retail_manager_changelist")

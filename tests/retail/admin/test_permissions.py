@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from retail.models import AccessToken, Manager, Product, Store, ToolCall
 from retail.services.tokens import token_issue
+from tests.identities import SEATTLE
 from tests.retail.admin.conftest import HEAD_OFFICE_GROUP, form_data
 
-SEATTLE = "seattle.manager@zava.example"
 CHANGELISTS = [
     "admin:retail_store_changelist",
     "admin:retail_manager_changelist",
@@ -27,7 +27,7 @@ CHANGELISTS = [
 
 @pytest.fixture
 def seattle_token(database) -> Iterator[AccessToken]:
-    issued = token_issue(manager=Manager.objects.get(email=SEATTLE), name="permissions-test")
+    issued = token_issue(manager=Manager.objects.get(email=SEATTLE.email), name="permissions-test")
     yield issued.token
     issued.token.delete()
 
@@ -49,7 +49,7 @@ class TestReadOnlyStaff:
     def test_can_view_a_store_and_a_manager_but_gets_no_save_button(self, staff_client):
         store = staff_client.get(reverse("admin:retail_store_change", args=[seattle_store().pk]))
         manager_url = reverse(
-            "admin:retail_manager_change", args=[Manager.objects.get(email=SEATTLE).pk]
+            "admin:retail_manager_change", args=[Manager.objects.get(email=SEATTLE.email).pk]
         )
         manager = staff_client.get(manager_url)
         for response in (store, manager):
@@ -78,7 +78,7 @@ class TestReadOnlyStaff:
         assert staff_client.get(reverse(url_name)).status_code == 403
 
     def test_cannot_issue_or_revoke_tokens(self, staff_client, seattle_token):
-        manager = Manager.objects.get(email=SEATTLE)
+        manager = Manager.objects.get(email=SEATTLE.email)
         before = AccessToken.objects.count()
         issue = staff_client.post(
             reverse("admin:retail_accesstoken_add"), {"manager": str(manager.pk), "name": "x"}
@@ -141,7 +141,7 @@ class TestHeadOfficeGroup:
             Store.objects.filter(pk=store.pk).update(store_name="Zava Retail Seattle")
 
     def test_can_issue_and_revoke_a_token(self, head_office_client, database):
-        manager = Manager.objects.get(email=SEATTLE)
+        manager = Manager.objects.get(email=SEATTLE.email)
         response = head_office_client.post(
             reverse("admin:retail_accesstoken_add"),
             {"manager": str(manager.pk), "name": "head-office-test"},

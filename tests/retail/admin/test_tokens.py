@@ -12,9 +12,9 @@ from django.urls import reverse
 
 from retail.models import AccessToken, Manager
 from retail.services.tokens import token_authenticate, token_digest, token_issue
+from tests.identities import SEATTLE
 from zava.credentials import is_token_shaped
 
-SEATTLE = "seattle.manager@zava.example"
 ADD_URL = reverse("admin:retail_accesstoken_add")
 RAW_TOKEN = re.compile(r"zava_[A-Za-z0-9_-]{43}")
 NAME = "admin-test-token"
@@ -22,7 +22,7 @@ NAME = "admin-test-token"
 
 @pytest.fixture
 def seattle(database) -> Iterator[Manager]:
-    yield Manager.objects.get(email=SEATTLE)
+    yield Manager.objects.get(email=SEATTLE.email)
     AccessToken.objects.filter(name=NAME).delete()
 
 

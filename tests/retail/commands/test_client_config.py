@@ -8,8 +8,7 @@ from io import StringIO
 from django.core.management import call_command
 
 from retail.services.tokens import token_authenticate
-
-BELLEVUE = "bellevue.manager@zava.example"
+from tests.identities import BELLEVUE
 
 
 def _blocks(text: str) -> dict[str, dict]:
@@ -29,7 +28,7 @@ def _blocks(text: str) -> dict[str, dict]:
 def test_client_config_gives_a_vscode_http_entry_and_a_claude_stdio_entry(database):
     out = StringIO()
     call_command(
-        "client_config", "--manager", BELLEVUE, "--url", "http://zava.test/mcp", stdout=out
+        "client_config", "--manager", BELLEVUE.email, "--url", "http://zava.test/mcp", stdout=out
     )
     blocks = _blocks(out.getvalue())
 
@@ -37,7 +36,7 @@ def test_client_config_gives_a_vscode_http_entry_and_a_claude_stdio_entry(databa
     assert vscode["type"] == "http"
     assert vscode["url"] == "http://zava.test/mcp"
     token = vscode["headers"]["Authorization"].removeprefix("Bearer ")
-    assert token_authenticate(token).manager_email == BELLEVUE
+    assert token_authenticate(token).manager_email == BELLEVUE.email
 
     claude = blocks["claude_desktop_config.json"]["mcpServers"]["zava-bellevue-manager"]
     assert claude["args"][1:3] == ["mcp_stdio", "--manager"]

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from tests.identities import SEATTLE
 from tests.mcp_client import post
 
 TOOL = "prune-test"
@@ -77,7 +78,7 @@ def test_exactly_the_rows_older_than_the_cutoff_go_in_batches_while_calls_are_au
             response = post(
                 zava_server.mcp_url,
                 {**CALL, "params": DATE},
-                token=tokens["seattle.manager@zava.example"],
+                token=tokens[SEATTLE.email],
                 headers={"X-Request-ID": f"{marker}{len(calls):08d}"},
             )
             calls.append(response.status_code)

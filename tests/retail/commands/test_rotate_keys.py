@@ -20,11 +20,12 @@ from django.conf import settings
 from django.db import connection
 
 from tests.conftest import gunicorn_server, server_environment
+from tests.identities import EASTERN_ONLINE, SEATTLE
 from tests.mcp_client import rpc
 
 CLIENTS = {  # email -> the stores it must see, as the tool's text answer
-    "seattle.manager@zava.example": '{"c":["store_id"],"r":[[1]],"n":1}',
-    "eastern.online@zava.example": '{"c":["store_id"],"r":[[4],[8]],"n":2}',
+    SEATTLE.email: '{"c":["store_id"],"r":[[1]],"n":1}',
+    EASTERN_ONLINE.email: '{"c":["store_id"],"r":[[4],[8]],"n":2}',
 }
 QUERY = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
 REFRESH_SECONDS = "0.5"

@@ -9,9 +9,10 @@ from django.core.management import CommandError, call_command
 
 from retail.models import AccessToken
 from retail.services.tokens import token_authenticate
+from tests.identities import PUGET_SOUND, SEATTLE
 from zava.credentials import is_token_shaped
 
-SEATTLE_ID = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
+SEATTLE_ID = str(SEATTLE.id)
 
 
 def _issue(*args: str) -> str:
@@ -31,8 +32,8 @@ def test_issue_token_prints_the_token_alone_on_the_last_line_and_stores_only_a_d
 
 
 def test_issue_token_accepts_an_email(database):
-    raw = _issue("Puget.Sound@zava.example")
-    assert token_authenticate(raw).manager_email == "puget.sound@zava.example"
+    raw = _issue(PUGET_SOUND.email.upper())  # emails match case-blind
+    assert token_authenticate(raw).manager_email == PUGET_SOUND.email
 
 
 @pytest.mark.parametrize("args", [["nobody@zava.example"], [SEATTLE_ID, "--expires-days", "0"]])

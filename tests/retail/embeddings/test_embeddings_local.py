@@ -120,6 +120,7 @@ def test_identity(provider: LocalEmbeddingProvider) -> None:
     assert provider.dimensions == 384
 
 
+@pytest.mark.slow
 def test_deterministic_across_calls_and_batch_sizes(provider: LocalEmbeddingProvider) -> None:
     texts = _varied_texts()
     reference = provider.embed(texts, batch_size=64)  # one batch, all padded to 256
@@ -130,6 +131,7 @@ def test_deterministic_across_calls_and_batch_sizes(provider: LocalEmbeddingProv
         )
 
 
+@pytest.mark.slow
 def test_token_budget_splits_batches_without_changing_vectors(
     provider: LocalEmbeddingProvider,
 ) -> None:
@@ -150,6 +152,7 @@ def test_token_budget_splits_batches_without_changing_vectors(
         assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 300
 
 
+@pytest.mark.slow
 def test_order_is_preserved(provider: LocalEmbeddingProvider) -> None:
     texts = _varied_texts()
     forward = provider.embed(texts, batch_size=8)

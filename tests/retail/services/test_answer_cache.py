@@ -8,11 +8,9 @@ from django.db import connection
 
 from retail.models import ManagerStore
 from retail.services.sales_queries import run_sales_query
-from retail.services.seeding import EASTERN_ONLINE_ID, STORES
 from retail.tenancy import tenant_context
+from tests.identities import BELLEVUE, EASTERN_ONLINE, SEATTLE
 
-SEATTLE_ID = STORES[0].manager_id
-BELLEVUE_ID = STORES[1].manager_id
 QUESTION = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
 
 
@@ -39,46 +37,46 @@ def _answer_keys() -> set[str]:
 
 
 def test_two_managers_asking_the_same_question_get_their_own_answers(database):
-    assert _answer(SEATTLE_ID) == [[1]]
-    assert _answer(BELLEVUE_ID) == [[2]]
+    assert _answer(SEATTLE.id) == [[1]]
+    assert _answer(BELLEVUE.id) == [[2]]
     assert len(_answer_keys()) == 2
-    assert _answer(SEATTLE_ID) == [[1]]  # served from the cache, still Seattle's
+    assert _answer(SEATTLE.id) == [[1]]  # served from the cache, still Seattle's
     assert len(_answer_keys()) == 2
 
 
 def test_a_repeated_question_is_answered_from_the_cache(database, monkeypatch):
-    assert _answer(SEATTLE_ID) == [[1]]
+    assert _answer(SEATTLE.id) == [[1]]
     calls = []
     monkeypatch.setattr("retail.services.sales_queries.run_select", lambda *a, **k: calls.append(a))
-    assert _answer(SEATTLE_ID) == [[1]]
+    assert _answer(SEATTLE.id) == [[1]]
     assert calls == []
 
 
 def test_a_changed_mapping_is_a_new_scope(database):
-    assert _answer(EASTERN_ONLINE_ID) == [[4], [8]]
-    mapping = ManagerStore.objects.get(manager_id=EASTERN_ONLINE_ID, store__store_id=8)
+    assert _answer(EASTERN_ONLINE.id) == [[4], [8]]
+    mapping = ManagerStore.objects.get(manager_id=EASTERN_ONLINE.id, store__store_id=8)
     mapping.delete()
     try:
-        assert _answer(EASTERN_ONLINE_ID) == [[4]]
+        assert _answer(EASTERN_ONLINE.id) == [[4]]
     finally:
-        ManagerStore.objects.create(manager_id=EASTERN_ONLINE_ID, store_id=8)
-    assert _answer(EASTERN_ONLINE_ID) == [[4], [8]]
+        ManagerStore.objects.create(manager_id=EASTERN_ONLINE.id, store_id=8)
+    assert _answer(EASTERN_ONLINE.id) == [[4], [8]]
 
 
 def test_a_new_data_version_is_a_new_scope(database):
-    _answer(SEATTLE_ID)
+    _answer(SEATTLE.id)
     with connection.cursor() as cursor:
         cursor.execute("UPDATE zava_private.data_version SET version = version + 1")
-    _answer(SEATTLE_ID)
+    _answer(SEATTLE.id)
     assert len(_answer_keys()) == 2
 
 
 def test_clock_dependent_queries_are_not_cached(database):
-    _answer(SEATTLE_ID, "SELECT count(*) FROM retail.orders WHERE order_date < current_date")
+    _answer(SEATTLE.id, "SELECT count(*) FROM retail.orders WHERE order_date < current_date")
     assert _answer_keys() == set()
 
 
 def test_caching_can_be_turned_off(database, settings):
     settings.ZAVA_CACHE_SECONDS = 0
-    _answer(SEATTLE_ID)
+    _answer(SEATTLE.id)
     assert _answer_keys() == set()

@@ -15,9 +15,9 @@ from retail.services.sales_queries import run_sales_query
 from retail.services.seeding import STORES
 from retail.tenancy import tenant_context
 from tests.conftest import _free_port
+from tests.identities import SEATTLE
 
 QUESTION = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
-SEATTLE = "seattle.manager@zava.example"
 
 pytestmark = pytest.mark.redis
 
@@ -69,10 +69,10 @@ def test_answers_cached_in_redis_stay_with_their_identity(database, redis_cache)
         assert run_sales_query(QUESTION).rows == [[1]]
 
 
-def test_rate_limits_count_in_redis(database, redis_cache, tokens, settings):
+def test_rate_limits_count_in_redis(database, redis_cache, tokens, settings, rate_limit_clock):
     settings.ZAVA_RATE_LIMIT_PER_MINUTE = 2
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-    headers = {"Authorization": f"Bearer {tokens[SEATTLE]}", "Accept": "application/json"}
+    headers = {"Authorization": f"Bearer {tokens[SEATTLE.email]}", "Accept": "application/json"}
     statuses = [
         Client().post("/mcp", ping, content_type="application/json", headers=headers).status_code
         for _ in range(3)

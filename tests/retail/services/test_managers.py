@@ -14,6 +14,7 @@ from retail.services.managers import (
     mapping_rule_check,
     store_managers_set,
 )
+from tests.identities import SEATTLE
 
 EMAIL = "service-rules@zava.example"
 
@@ -88,7 +89,7 @@ def test_store_managers_set_checks_every_manager_it_touches(scratch):
     store_managers_set(store=everett, manager_ids=kept | {regional.pk})
     assert mapped(regional) == {"Zava Retail Seattle", "Zava Retail Everett"}
 
-    seattle_manager = Manager.objects.get(email="seattle.manager@zava.example")
+    seattle_manager = Manager.objects.get(pk=SEATTLE.id)
     with pytest.raises(MappingRuleBroken, match="Seattle store manager would have 2"):
         store_managers_set(store=everett, manager_ids=kept | {regional.pk, seattle_manager.pk})
     assert mapped(seattle_manager) == {"Zava Retail Seattle"}

@@ -85,6 +85,7 @@ def test_a_different_model_is_refused_without_rebuild(database):
     assert _snapshot() == before
 
 
+@pytest.mark.slow
 def test_rebuild_replaces_every_vector_and_resizes_the_column(database):
     def column_dimensions() -> int:
         with connection.cursor() as cursor:

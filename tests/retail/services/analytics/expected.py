@@ -14,26 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 
-from retail.services.seeding import MANAGERS, STORES, ManagerSpec
 from tests.conftest import SEED_END_DATE
 
 TODAY = SEED_END_DATE
-ALL_STORE_IDS = tuple(range(1, len(STORES) + 1))
-SEATTLE = next(spec for spec in MANAGERS if spec.email == "seattle.manager@zava.example")
-PUGET_SOUND = next(spec for spec in MANAGERS if spec.email == "puget.sound@zava.example")
-EASTERN_ONLINE = next(spec for spec in MANAGERS if spec.email == "eastern.online@zava.example")
-HEAD_OFFICE = next(spec for spec in MANAGERS if spec.email == "head.office@zava.example")
-MANAGER_KINDS = (SEATTLE, PUGET_SOUND, EASTERN_ONLINE, HEAD_OFFICE)
-
-
-def kind_id(spec: ManagerSpec) -> str:
-    return spec.email.split("@")[0]
-
-
-def store_ids(spec: ManagerSpec) -> tuple[int, ...]:
-    if not spec.stores:
-        return ALL_STORE_IDS
-    return tuple(i for i, store in enumerate(STORES, start=1) if store.name in spec.stores)
 
 
 @dataclass(frozen=True)

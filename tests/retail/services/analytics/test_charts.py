@@ -14,7 +14,8 @@ from retail.services.analytics import (
     get_top_products,
 )
 from retail.tenancy import tenant_context
-from tests.retail.services.analytics.expected import PUGET_SOUND, TODAY
+from tests.identities import PUGET_SOUND
+from tests.retail.services.analytics.expected import TODAY
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

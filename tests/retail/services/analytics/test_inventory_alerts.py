@@ -10,17 +10,8 @@ import pytest
 from retail.errors import InvalidInput
 from retail.services.analytics import get_inventory_alerts
 from retail.tenancy import tenant_context
-from tests.retail.services.analytics.expected import (
-    HEAD_OFFICE,
-    MANAGER_KINDS,
-    PUGET_SOUND,
-    SEATTLE,
-    TODAY,
-    kind_id,
-    lines,
-    owner_rows,
-    store_ids,
-)
+from tests.identities import HEAD_OFFICE, MANAGER_KINDS, PUGET_SOUND, SEATTLE, kind_id, store_ids
+from tests.retail.services.analytics.expected import TODAY, lines, owner_rows
 
 
 def _report(spec, threshold=14, store=None, window=28, limit=500):

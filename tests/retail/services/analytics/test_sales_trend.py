@@ -9,18 +9,8 @@ import pytest
 from retail.errors import InvalidInput
 from retail.services.analytics import get_sales_trend
 from retail.tenancy import tenant_context
-from tests.retail.services.analytics.expected import (
-    HEAD_OFFICE,
-    MANAGER_KINDS,
-    PUGET_SOUND,
-    SEATTLE,
-    TODAY,
-    cents,
-    kind_id,
-    lines,
-    store_ids,
-    totals,
-)
+from tests.identities import HEAD_OFFICE, MANAGER_KINDS, PUGET_SOUND, SEATTLE, kind_id, store_ids
+from tests.retail.services.analytics.expected import TODAY, cents, lines, totals
 
 
 def _report(spec, period, granularity="month", category=None):

@@ -10,16 +10,8 @@ import pytest
 from retail.errors import InvalidInput
 from retail.services.analytics import get_category_seasonality
 from retail.tenancy import tenant_context
-from tests.retail.services.analytics.expected import (
-    HEAD_OFFICE,
-    MANAGER_KINDS,
-    SEATTLE,
-    TODAY,
-    cents,
-    kind_id,
-    lines,
-    store_ids,
-)
+from tests.identities import HEAD_OFFICE, MANAGER_KINDS, SEATTLE, kind_id, store_ids
+from tests.retail.services.analytics.expected import TODAY, cents, lines
 
 
 def _report(spec, category=None, today=TODAY):

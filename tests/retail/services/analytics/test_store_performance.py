@@ -9,20 +9,8 @@ import pytest
 from retail.errors import InvalidInput
 from retail.services.analytics import get_store_performance, parse_period
 from retail.tenancy import tenant_context
-from tests.retail.services.analytics.expected import (
-    EASTERN_ONLINE,
-    MANAGER_KINDS,
-    PUGET_SOUND,
-    SEATTLE,
-    TODAY,
-    by,
-    cents,
-    kind_id,
-    lines,
-    store_ids,
-    tenth,
-    totals,
-)
+from tests.identities import EASTERN_ONLINE, MANAGER_KINDS, PUGET_SOUND, SEATTLE, kind_id, store_ids
+from tests.retail.services.analytics.expected import TODAY, by, cents, lines, tenth, totals
 
 
 def _report(spec, period="last_30_days", store=None):
