@@ -61,13 +61,13 @@ def libpq_environment(database: Mapping) -> dict[str, str]:
 
 
 def _conninfo(database: Mapping) -> str:
-    env = libpq_environment(database)
+    libpq = libpq_environment(database)
     parts = {
-        "dbname": env["PGDATABASE"],
-        "user": env["PGUSER"],
-        "host": env.get("PGHOST"),
-        "port": env.get("PGPORT"),
-        "password": env.get("PGPASSWORD"),
+        "dbname": libpq["PGDATABASE"],
+        "user": libpq["PGUSER"],
+        "host": libpq.get("PGHOST"),
+        "port": libpq.get("PGPORT"),
+        "password": libpq.get("PGPASSWORD"),
     }
     return make_conninfo(**{k: v for k, v in parts.items() if v})
 

@@ -108,6 +108,30 @@ def tool_call_record(
         )
 
 
+# Distinct values of an indexed audit column by walking its index, one probe per value
+# (a "loose index scan"): the admin's filters stay quick at tens of millions of rows,
+# where SELECT DISTINCT would read them all.
+_DISTINCT_SQL = """
+WITH RECURSIVE seen AS (
+    SELECT min({column}) AS value FROM audit_tool_calls
+    UNION ALL
+    SELECT (SELECT min({column}) FROM audit_tool_calls WHERE {column} > seen.value)
+      FROM seen WHERE seen.value IS NOT NULL
+)
+SELECT value FROM seen WHERE value IS NOT NULL
+"""
+INDEXED_TEXT_COLUMNS = frozenset({"method", "tool"})
+
+
+def audited_values(column: str) -> list[str]:
+    """The distinct values of ``column`` (``method`` or ``tool``) in the audit, in order."""
+    if column not in INDEXED_TEXT_COLUMNS:
+        raise ValueError(f"{column!r} is not an indexed text column of the audit")
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(_DISTINCT_SQL.format(column=column))
+        return [value for (value,) in cursor.fetchall()]
+
+
 def query_digests(sql: str, known_fingerprint: str | None = None) -> tuple[str, str]:
     """SHA-256 of the query as sent, and the SQL guard's normalised fingerprint.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from django.urls import reverse
@@ -122,6 +123,13 @@ def test_the_outcome_filter(admin_client, audited, run_id):
 def test_the_tool_filter(admin_client, audited, run_id):
     assert listed(admin_client, run_id, tool="get_current_utc_date") == {"date"}
     assert listed(admin_client, run_id, tool="execute_sales_query") == set(CASES) - {"date"}
+
+
+def test_the_method_and_date_filters(admin_client, audited, run_id):
+    assert listed(admin_client, run_id, method="tools/call") == set(CASES)
+    assert listed(admin_client, run_id, method="resources/read") == set()
+    today = {"created_at__gte": f"{date.today().isoformat()} 00:00:00+00:00"}
+    assert listed(admin_client, run_id, **today) == set(CASES)
 
 
 def test_the_manager_filter(admin_client, audited, run_id):

@@ -12,7 +12,7 @@ from tests.retail.commands.test_client_config import BELLEVUE, _blocks
 def test_client_config_prints_sign_in_entries_without_a_token(database):
     out = StringIO()
     call_command(
-        "client_config", "--manager", BELLEVUE, "--url", "https://zava.test/mcp", stdout=out
+        "client_config", "--manager", BELLEVUE.email, "--url", "https://zava.test/mcp", stdout=out
     )
     blocks = _blocks(out.getvalue())
 

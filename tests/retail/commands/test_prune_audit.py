@@ -109,7 +109,7 @@ def test_exactly_the_rows_older_than_the_cutoff_go_in_batches_while_calls_are_au
     assert kept_after == kept_before
     assert set(calls) == {200}
     audited = _scalar(
-        "SELECT count(*) FROM audit_tool_calls WHERE request_id LIKE %s", [f"{marker}%"]
+        "SELECT count(*) FROM audit_tool_calls WHERE client_request_id LIKE %s", [f"{marker}%"]
     )
     assert audited == len(calls)
 
