@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
@@ -11,7 +13,8 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
-from mcp import ClientSession, types
+from mcp import ClientSession, StdioServerParameters, types
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 T = TypeVar("T")
@@ -29,6 +32,27 @@ async def _session(url: str, token: str | None) -> AsyncIterator[ClientSession]:
     ):
         await session.initialize()
         yield session
+
+
+def with_stdio_session(manager: str, work: Callable[[ClientSession], Awaitable[T]]) -> T:
+    """Run ``work`` in a session with ``manage.py mcp_stdio --manager <manager>`` on the
+    test database, as a desktop client that only speaks stdio would."""
+    from django.conf import settings
+    from django.db import connections
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=[str(settings.BASE_DIR / "manage.py"), "mcp_stdio", "--manager", manager],
+        env={**os.environ, "ZAVA_DB_NAME": connections["default"].settings_dict["NAME"]},
+        cwd=str(settings.BASE_DIR),
+    )
+
+    async def main() -> T:
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            return await work(session)
+
+    return asyncio.run(main())
 
 
 def with_session(url: str, token: str | None, work: Callable[[ClientSession], Awaitable[T]]) -> T:

@@ -3,19 +3,13 @@ caller's own stores, each read in the caller's tenant context on the request thr
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.conf import settings
-from django.db import connections
 from django.test import Client
-from mcp import ClientSession, StdioServerParameters, types
-from mcp.client.stdio import stdio_client
+from mcp import types
 from mcp.shared.exceptions import McpError
 from pydantic import AnyUrl
 
@@ -25,7 +19,7 @@ from retail.services.seeding import MANAGERS, STORES
 from retail.services.table_docs import VALID_TABLE_NAMES
 from retail.tenancy import active_context
 from tests.identities import EASTERN_ONLINE, HEAD_OFFICE, PUGET_SOUND, SEATTLE, kind_id, store_ids
-from tests.mcp_client import SharedSession, rpc, with_session
+from tests.mcp_client import SharedSession, rpc, with_session, with_stdio_session
 
 MY_STORES = "zava://stores/mine"
 
@@ -129,17 +123,7 @@ def test_resources_need_a_token(url):
 @pytest.mark.slow
 def test_my_stores_over_stdio_are_the_operator_given_managers(database):
     """Over stdio no middleware opened a context; the resource opens one itself."""
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=[str(settings.BASE_DIR / "manage.py"), "mcp_stdio", "--manager", EASTERN_ONLINE.email],
-        env={**os.environ, "ZAVA_DB_NAME": connections["default"].settings_dict["NAME"]},
-        cwd=str(settings.BASE_DIR),
+    result = with_stdio_session(
+        EASTERN_ONLINE.email, lambda session: session.read_resource(AnyUrl(MY_STORES))
     )
-
-    async def main():
-        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            return await session.read_resource(AnyUrl(MY_STORES))
-
-    result = asyncio.run(main())
     assert [row[0] for row in json.loads(result.contents[0].text)["r"]] == [4, 8]
