@@ -362,3 +362,13 @@ OAUTH2_PROVIDER = {
 # http://127.0.0.1:<port> (RFC 8252 §7.3), so they must be; other http hosts still need
 # an exact registered match.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
+# Where sign-in pages send people to log in (the consent flow and invitations).
+LOGIN_URL = "oauth2_provider:login"
+
+# --- Email: head office's sign-in invitations --------------------------------------
+# smtp+tls://user:password@host:587 in production; by default the message is printed
+# in the server's log, which is enough to try invitations locally.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Zava head office <no-reply@zava.example>"
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, QuerySet
@@ -22,6 +23,7 @@ from retail.errors import InvalidInput
 from retail.models import AccessToken, Manager, ManagerStore
 from retail.services.managers import MappingRuleBroken, manager_save, mapping_rule_check
 from retail.services.oauth_access import connected_clients, sign_ins_revoke
+from retail.services.sign_in_invites import sign_in_invite
 from retail.services.tokens import token_status
 
 
@@ -96,7 +98,7 @@ class ManagerAdmin(ZavaModelAdmin):
     search_fields = ["name", "email", "=id"]
     inlines = [ManagerStoresInline, AccessTokensInline]
     raw_id_fields = ["user"]  # the sign-in account (OAuth from MCP clients)
-    actions = ["revoke_sign_ins"]
+    actions = ["invite_to_sign_in", "revoke_sign_ins"]
     save_as = False
 
     def get_fields(self, request: HttpRequest, obj: Manager | None = None) -> list[str]:
@@ -130,6 +132,23 @@ class ManagerAdmin(ZavaModelAdmin):
             "<th>last used</th><th>expires</th></tr>{}</table>",
             rows,
         )
+
+    @admin.action(
+        description="Invite selected managers to sign in (email a link to set a password)",
+        permissions=["change"],
+    )
+    def invite_to_sign_in(self, request: HttpRequest, queryset: QuerySet) -> None:
+        site_url = settings.ZAVA_PUBLIC_URL or request.build_absolute_uri("/")
+        invited = []
+        for manager in queryset:
+            try:
+                sign_in_invite(manager, site_url=site_url)
+            except InvalidInput as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+            else:
+                invited.append(manager.email)
+        if invited:
+            self.message_user(request, f"Invitation sent to {', '.join(invited)}.")
 
     @admin.action(
         description="Revoke sign-in tokens (OAuth) of selected managers", permissions=["change"]

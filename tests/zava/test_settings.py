@@ -76,7 +76,18 @@ def test_https_settings_follow_the_environment():
 # --- Every variable read, documented: the README's table and the code, both ways -------
 
 #: Calls that read one environment variable by its literal name.
-_ENV_READERS = {"str", "bool", "int", "float", "list", "db", "cache", "get", "getenv"}
+_ENV_READERS = {
+    "str",
+    "bool",
+    "int",
+    "float",
+    "list",
+    "db",
+    "cache",
+    "email_url",
+    "get",
+    "getenv",
+}
 #: Read, but set by the code itself for its own child processes, not by people.
 _INTERNAL = {"ZAVA_PROMETHEUS_DIR_OWNED"}  # zava/observability/gunicorn_hooks.py
 
@@ -84,7 +95,7 @@ _INTERNAL = {"ZAVA_PROMETHEUS_DIR_OWNED"}  # zava/observability/gunicorn_hooks.p
 def _variables_the_code_reads() -> set[str]:
     """Names passed to ``env.<cast>(…)``, ``os.environ.get(…)`` or ``os.getenv(…)``."""
     names: set[str] = set()
-    for package in ("zava", "retail", "mcp_tools"):
+    for package in ("zava", "retail", "mcp_tools", "oauth_server"):
         for path in (settings.BASE_DIR / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
