@@ -44,6 +44,38 @@ def test_a_large_result_is_estimated_not_counted(many_calls):
     assert abs(estimate - exact) <= exact * 0.1
 
 
+@pytest.fixture
+def calls_across_months(database):
+    """ROWS audit rows spread over this month, the next two and the default partition."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_tool_calls (tool, arguments, outcome, error_code, request_id, "
+            "created_at) SELECT %s, '{}', 'ok', '', '', "
+            "now() + (n %% 4) * interval '32 days' + (n %% 4 / 3) * interval '10 years' "
+            "FROM generate_series(1, %s) AS n",
+            [TOOL, ROWS],
+        )
+        cursor.execute("ANALYZE audit_tool_calls")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_tool_calls WHERE tool = %s", [TOOL])
+        cursor.execute("VACUUM ANALYZE audit_tool_calls")
+
+
+def test_the_estimate_adds_up_the_partitions_of_the_audit(calls_across_months):
+    """The plan's estimate is the sum of each partition's statistics, not the parent's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(DISTINCT tableoid) FROM audit_tool_calls WHERE tool = %s", [TOOL]
+        )
+        assert cursor.fetchone()[0] == 4
+    exact = ToolCall.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        estimate = EstimatedCountPaginator(ToolCall.objects.all(), 100).count
+    assert _counts(queries) == []
+    assert abs(estimate - exact) <= exact * 0.1
+
+
 def test_a_small_result_is_counted_exactly(many_calls):
     small = ToolCall.objects.filter(tool="no-such-tool")
     paginator = EstimatedCountPaginator(small, 100)
