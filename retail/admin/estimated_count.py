@@ -3,7 +3,8 @@
 Counting every row of a table with tens of millions of rows (the audit) reads all of
 them. Past ``EXACT_COUNT_LIMIT`` rows the paginator takes PostgreSQL's own estimate
 instead, from the plan of the very query the page runs (``EXPLAIN``), which scales
-the table's statistics (``pg_class.reltuples``) to its current size and applies the
+the table's statistics (``pg_class.reltuples``, summed over the partitions of a
+partitioned table such as the audit) to its current size and applies the
 list's filters. Small results are still counted exactly.
 """
 

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
 
+from retail.services.audit_retention import month_start, partition_name
 from retail.services.seeding import STORES
 from retail.tenancy import TenantContextError, tenant_context
 from tests.identities import HEAD_OFFICE, SEATTLE
@@ -22,6 +24,7 @@ OWNER_ROLE = settings.ZAVA_DB_ROLES["owner"]
 GATEWAY_ROLE = settings.ZAVA_DB_ROLES["gateway"]
 INSUFFICIENT_PRIVILEGE = "42501"
 READ_ONLY_TRANSACTION = "25006"
+THIS_MONTHS_AUDIT = partition_name(month_start(timezone.now()))
 
 
 def _sqlstate(excinfo: pytest.ExceptionInfo) -> str:
@@ -188,6 +191,9 @@ def test_the_tenant_role_has_no_write_privilege_even_in_a_writable_transaction(
         "tenancy_manager_stores",
         "zava_private.rls_signing_key",
         "zava_cache",  # cached answers of every manager, and the rate-limit counters
+        "audit_tool_calls",  # every manager's calls and arguments
+        "audit_tool_calls_default",  # and its partitions, read directly
+        THIS_MONTHS_AUDIT,
     ],
 )
 def test_the_tenant_role_cannot_read_django_tenancy_or_secret_tables(tenant_role_read_write, table):

@@ -1,4 +1,4 @@
-"""``manage.py prune_audit``: delete audit rows past their retention, in short batches."""
+"""``manage.py prune_audit``: drop and delete audit rows past their retention; make months ahead."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tqdm import tqdm
 from retail.services.audit_retention import (
     DEFAULT_BATCH_SIZE,
     count_older_than,
+    create_partitions_ahead,
     prune_older_than,
     retention_cutoff,
 )
@@ -20,9 +21,12 @@ logger = logging.getLogger(__name__)
 
 class Command(BaseCommand):
     help = (
-        "Delete tool-call audit rows older than the retention period "
-        "(ZAVA_AUDIT_RETENTION_DAYS, default 90), a batch per short transaction, so the "
-        "server keeps auditing calls meanwhile. Run it daily (cron, a Kubernetes CronJob)."
+        "Remove tool-call audit rows older than the retention period "
+        "(ZAVA_AUDIT_RETENTION_DAYS, default 90): the audit is partitioned by month, so "
+        "months that ended before the cut-off are dropped whole, and the rest (the boundary "
+        "month, the default partition) is deleted a batch per short transaction while the "
+        "server keeps auditing calls. Also creates the partitions of this month and the "
+        "next two. Run it daily (cron, a Kubernetes CronJob)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -54,6 +58,10 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"Would delete {total:,} audit rows {when}.")
             return
+        created = create_partitions_ahead()
+        if created:
+            logger.info("created audit partitions", extra={"partitions": created})
+            self.stdout.write(f"Created audit partitions {', '.join(created)}.")
         with tqdm(
             total=total,
             desc="Pruning audit",
@@ -65,6 +73,8 @@ class Command(BaseCommand):
         logger.info(
             "pruned audit",
             extra={
+                "dropped": result.dropped,
+                "partitions": result.partitions,
                 "deleted": result.deleted,
                 "batches": result.batches,
                 "cutoff": cutoff.isoformat(),
@@ -72,7 +82,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             self.style.SUCCESS(
-                f"Deleted {result.deleted:,} audit rows {when} in {result.batches} "
-                f"batches ({result.seconds:.1f} s)."
+                f"Deleted {result.total:,} audit rows {when}: {result.dropped:,} by dropping "
+                f"{result.partitions} monthly partitions, {result.deleted:,} in "
+                f"{result.batches} batches ({result.seconds:.1f} s)."
             )
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,13 +21,13 @@ def _counts(queries: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
 
 
-@pytest.fixture
-def many_calls(database):
-    """ROWS audit rows with fresh statistics; removed (and the table vacuumed) after."""
+def _audit_rows(created_at: str) -> Iterator[None]:
+    """ROWS audit rows created at the SQL expression ``created_at`` of ``n`` (1 to ROWS),
+    with fresh statistics; removed (and the table vacuumed) after."""
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO audit_tool_calls (tool, arguments, outcome, error_code, request_id, "
-            "created_at) SELECT %s, '{}', 'ok', '', '', now() - n * interval '1 second' "
+            f"created_at) SELECT %s, '{{}}', 'ok', '', '', {created_at} "
             "FROM generate_series(1, %s) AS n",
             [TOOL, ROWS],
         )
@@ -36,7 +38,36 @@ def many_calls(database):
         cursor.execute("VACUUM ANALYZE audit_tool_calls")
 
 
+@pytest.fixture
+def many_calls(database):
+    """ROWS audit rows, a second apart up to now."""
+    yield from _audit_rows("now() - n * interval '1 second'")
+
+
 def test_a_large_result_is_estimated_not_counted(many_calls):
+    exact = ToolCall.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        estimate = EstimatedCountPaginator(ToolCall.objects.all(), 100).count
+    assert _counts(queries) == []
+    assert abs(estimate - exact) <= exact * 0.1
+
+
+@pytest.fixture
+def calls_across_months(database):
+    """ROWS audit rows in this month's partition, the next two and the default one."""
+    yield from _audit_rows(
+        "date_trunc('month', now()) + interval '1 day' + (n %% 4) * interval '1 month' "
+        "+ (n %% 4 / 3) * interval '10 years'"
+    )
+
+
+def test_the_estimate_adds_up_the_partitions_of_the_audit(calls_across_months):
+    """The plan's estimate is the sum of each partition's statistics, not the parent's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(DISTINCT tableoid) FROM audit_tool_calls WHERE tool = %s", [TOOL]
+        )
+        assert cursor.fetchone()[0] == 4
     exact = ToolCall.objects.count()
     with CaptureQueriesContext(connection) as queries:
         estimate = EstimatedCountPaginator(ToolCall.objects.all(), 100).count
