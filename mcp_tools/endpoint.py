@@ -224,11 +224,12 @@ def _audited_handler_answer(request_id: str | int, parsed: Any, handler: Any) ->
     """A resource read or prompt request, answered only once its audit row is written."""
     started = time.perf_counter()
     response, code = _handler_answer(request_id, parsed, handler)
+    if code == "unavailable":  # the database is down: no row can be written, and a 503
+        return response  # carries no data (tool calls that meet it are not recorded either)
     outcome = {"": Outcome.OK, "validation_error": Outcome.REFUSED}.get(code, Outcome.ERROR)
     params = parsed.params.model_dump(mode="json", by_alias=True) if parsed.params else None
     duration_ms = (time.perf_counter() - started) * 1000
-    recorded = request_audit.record(parsed.method, params, outcome, code, duration_ms=duration_ms)
-    if not recorded and code != "unavailable":  # a 503 carries no data: it may go unrecorded
+    if not request_audit.record(parsed.method, params, outcome, code, duration_ms=duration_ms):
         return _error(request_id, types.INTERNAL_ERROR, request_audit.UNRECORDED)
     return response
 

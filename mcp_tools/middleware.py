@@ -92,11 +92,11 @@ def _request_ids(request: HttpRequest) -> tuple[str, str]:
     RequestLogMiddleware sets both; without it (tests of this middleware alone) they
     are made here the same way.
     """
-    request_id = getattr(request, "zava_request_id", "") or uuid.uuid4().hex
+    request_id = getattr(request, "zava_request_id", None) or uuid.uuid4().hex
     client_request_id = getattr(request, "zava_client_request_id", None)
-    return request_id, client_request_id_of(
-        request
-    ) if client_request_id is None else client_request_id
+    if client_request_id is None:
+        client_request_id = client_request_id_of(request)
+    return request_id, client_request_id
 
 
 def _audit_rejected(request: HttpRequest, request_id: str, client_request_id: str) -> None:

@@ -55,8 +55,7 @@ def check_token(token_id: int | str) -> Verdict:
 
 def check_failed_auth(request: HttpRequest) -> Verdict:
     """Counts a failed authentication from this address; refuses once there are too many."""
-    address = request.META.get("REMOTE_ADDR", "unknown")
-    return _hit(f"auth-failures:{address}", settings.ZAVA_AUTH_FAILURES_PER_MINUTE)
+    return check_address(request, "auth-failures", settings.ZAVA_AUTH_FAILURES_PER_MINUTE)
 
 
 def check_address(request: HttpRequest, bucket: str, limit: int) -> Verdict:

@@ -50,7 +50,7 @@ def test_an_invited_manager_sets_a_password_once_and_can_sign_in(
     assert f"Invitation sent to {BELLEVUE.email}" in page
     (message,) = mailoutbox
     assert message.to == [BELLEVUE.email]
-    assert "/mcp" in message.body and PASSWORD not in message.body
+    assert "/o/invite/" in message.body and "/mcp" in message.body
     bellevue.refresh_from_db()
     assert bellevue.user is not None and not bellevue.user.has_usable_password()
 
