@@ -1,13 +1,10 @@
 """Per-token request limits, and a limit on failed authentication per client address.
 
-Fixed one-minute windows counted in Django's cache, which every worker and host
-shares: the database cache table by default, Redis when ``CACHE_URL`` points at it
-(see zava/settings.py; bench/cache_backends.py measured the choice). Over the limit,
-the client gets 429 with ``Retry-After``.
-
-Redis counts atomically. The database cache's increment is a read and a write, so
-two workers counting the same token at the same instant can both see the same
-count: bursts may pass a few requests over the limit, never a multiple of it.
+Fixed one-minute windows, counted where every worker and host sees them: in
+PostgreSQL (:mod:`retail.request_counters`, one atomic upsert per request) while the
+cache is the database, which is the default; in the cache when ``CACHE_URL`` points at
+Redis (atomic ``INCR``) or another shared cache. Over the limit, the client gets 429
+with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -16,8 +13,11 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import BaseCache, cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
+from django.core.cache.backends.db import DatabaseCache
 from django.http import HttpRequest, HttpResponse
+
+from retail import request_counters
 
 WINDOW_SECONDS = 60
 
@@ -33,7 +33,11 @@ def _hit(bucket: str, limit: int) -> Verdict:
         return Verdict(True)  # 0 turns the limit off
     now = time.time()
     window = int(now // WINDOW_SECONDS)
-    count = count_hit(cache, f"ratelimit:{bucket}:{window}")
+    shared = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(shared, DatabaseCache):
+        count = request_counters.count_hit(bucket, window * WINDOW_SECONDS)
+    else:
+        count = count_hit(shared, f"ratelimit:{bucket}:{window}")
     if count <= limit:
         return Verdict(True)
     return Verdict(False, retry_after=max(1, int((window + 1) * WINDOW_SECONDS - now) + 1))

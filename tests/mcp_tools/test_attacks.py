@@ -69,6 +69,7 @@ GUARD_REFUSALS = {
     "signing key": ("SELECT * FROM zava_private.rls_signing_key", "disallowed_relation"),
     "cached answers": ("SELECT cache_key, value FROM zava_cache", "disallowed_relation"),
     "cached answers, qualified": ("SELECT value FROM public.zava_cache", "disallowed_relation"),
+    "rate-limit counters": ("SELECT * FROM zava_request_counters", "disallowed_relation"),
     "audit": ("SELECT arguments FROM audit_tool_calls", "disallowed_relation"),
     "audit partition": ("SELECT arguments FROM public.audit_tool_calls_default", "disallowed_relation"),
     "other sessions": ("SELECT query FROM pg_stat_activity", "disallowed_relation"),

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from mcp_tools.rate_limit import WINDOW_SECONDS
 from retail.models import AccessToken, Manager
+from retail.request_counters import clear_counters
 from retail.services.tokens import token_issue
 from tests.conftest import LiveServer, gunicorn_server, server_environment
 from tests.identities import BELLEVUE, SEATTLE
@@ -21,10 +21,10 @@ PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters(database):  # the counters live in the database cache
-    cache.clear()
+def fresh_counters(database):  # the counters live in the database
+    clear_counters()
     yield
-    cache.clear()
+    clear_counters()
 
 
 def _post(authorization: str | None):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from django.core.cache import cache
 from django.test import Client, override_settings
 from oauth2_provider.models import Application
+
+from retail.request_counters import clear_counters
 
 NAME = "Registration test client"
 BODY = {
@@ -20,7 +21,7 @@ BODY = {
 
 @pytest.fixture
 def forget_registrations(database):
-    cache.clear()
+    clear_counters()  # the per-address limits start afresh
     yield
     Application.objects.filter(name=NAME).delete()
 
