@@ -99,8 +99,10 @@ def tenant_context(
     timeout = statement_timeout_ms or settings.ZAVA_QUERY_TIMEOUT_MS
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
-            cursor.execute(_TRANSACTION_START_SQL)
-            transaction_start = cursor.fetchone()[0]
+            # BEGIN and the start-time query in one round trip (psycopg's pipeline).
+            with connection.connection.pipeline():
+                cursor.execute(_TRANSACTION_START_SQL)
+                transaction_start = cursor.fetchone()[0]
             backend_pid = connection.connection.info.backend_pid
             identity = proof = ""
             if manager_id is not None:

@@ -140,6 +140,19 @@ def uncommitted(*statements: str) -> Iterator[None]:
         transaction.set_rollback(True)
 
 
+def terminate_backend(backend_pid: int) -> None:
+    """End a backend as the embedded cluster's superuser, and wait until it is gone."""
+    import psycopg
+
+    params = connections["default"].settings_dict
+    with psycopg.connect(
+        host=params["HOST"], port=params["PORT"] or None, user="postgres",
+        dbname=params["NAME"], autocommit=True,
+    ) as admin:  # fmt: skip
+        ended = admin.execute("SELECT pg_terminate_backend(%s, 5000)", [backend_pid])
+        assert ended.fetchone()[0], "the backend did not end"
+
+
 # --- A real server and real clients ---------------------------------------------------
 
 

@@ -151,8 +151,10 @@ _default_db.update(
     {
         # Parallel test runs on one server each need their own test database.
         "TEST": {"NAME": env.str("ZAVA_TEST_DB_NAME", default="") or None},
+        # Django's backend with a pool check that needs no round trip (zava/postgresql).
+        "ENGINE": "zava.postgresql",
         "CONN_MAX_AGE": 0,  # the pool keeps connections; Django must not as well
-        "CONN_HEALTH_CHECKS": True,
+        "CONN_HEALTH_CHECKS": False,  # the pool checks them instead
         "OPTIONS": {**_db_options, **_default_db.get("OPTIONS", {})},
     }
 )

@@ -29,11 +29,10 @@ import httpx
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.test import Client
 
 from retail import db_resilience
-from tests.conftest import gunicorn_server
+from tests.conftest import gunicorn_server, terminate_backend
 from tests.identities import SEATTLE
 from zava import embedded_postgres
 
@@ -268,23 +267,12 @@ def tenant_backend_killed_once(database, monkeypatch):
     def killed_once(manager_id, **options):
         with real_context(manager_id, **options) as context:
             if not opened:
-                _terminate(context.backend_pid)
+                terminate_backend(context.backend_pid)
             opened.append(context.backend_pid)
             yield context
 
     monkeypatch.setattr(db_resilience, "tenant_context", killed_once)
     return opened
-
-
-def _terminate(backend_pid: int) -> None:
-    """End a backend as the embedded cluster's superuser, and wait until it is gone."""
-    params = connections["tenant"].settings_dict
-    with psycopg.connect(
-        host=params["HOST"], port=params["PORT"] or None, user="postgres",
-        dbname=params["NAME"], autocommit=True,
-    ) as admin:  # fmt: skip
-        ended = admin.execute("SELECT pg_terminate_backend(%s, 5000)", [backend_pid])
-        assert ended.fetchone()[0], "the backend did not end"
 
 
 @pytest.mark.parametrize("name", list(REQUESTS))
