@@ -1,22 +1,28 @@
-"""MCP tool calls over HTTP against the same SQL run directly, on the seeded database.
+"""The compared workloads: MCP tool calls over HTTP against the same SQL run directly.
 
-Starts the production server (gunicorn with ``zava/gunicorn_conf.py``) on a free
-local port, issues a bench token for the Seattle store manager, checks that the
-revenue query answers the same rows through MCP as directly, then measures each
-workload at each concurrency, interleaved round-robin for ``--rounds`` rounds, and
-reports medians next to the reference's published figures. The direct-SQL baseline
-runs the same statement with psycopg inside the same tenant context (the same
-row-level-security work), one thread and connection per client. The server is
-stopped and the token revoked at the end, also on Ctrl-C or error.
+Runs the three workloads of ``shared/PERF_WORKLOADS.md`` verbatim (a: ``SELECT 1``,
+b: revenue by category with ``COUNT(DISTINCT …)`` and ``LIMIT 20``, c: the schema of
+``retail.orders``) as the Seattle store manager, each as the compared table has it:
+a and b with the answer cache off (the reference caches no results), c with the
+defaults (the reference caches schemas). Starts the production server (gunicorn with
+``zava/gunicorn_conf.py``) on free local ports, one for each cache setting, checks
+that workload b answers the same rows through MCP as directly, prints its
+``EXPLAIN (ANALYZE, BUFFERS)``, then measures every row at each concurrency,
+interleaved round-robin for ``--rounds`` rounds, and reports medians next to the
+reference's figures on the same data.
+
+For a and b it also measures two SQL floors with the same closed loop: the statement
+inside the tenant context (the same row-level-security work, one transaction per
+query as a call opens) and as the database owner with an explicit store filter (no
+RLS, no tenant context). CPU per call is split into the web server (gunicorn) and
+PostgreSQL. Extra rows, labelled, show b with the answer cache on: every query a new
+question (``fresh``) and the same question repeated (``hits``).
 
     .venv/bin/python bench/mcp_vs_sql.py                       # 3 rounds of 10 s, c=1,8
-    .venv/bin/python bench/mcp_vs_sql.py --duration 20         # the reference's 3 x 20 s
+    .venv/bin/python bench/mcp_vs_sql.py --duration 20         # 3 x 20 s
     .venv/bin/python bench/mcp_vs_sql.py --smoke               # CI: 2 s, c=1,2, exit 1 on errors
+    .venv/bin/python bench/mcp_vs_sql.py --no-extras           # the compared rows only
     .venv/bin/python bench/mcp_vs_sql.py --report var/bench/mcp_vs_sql-<stamp>.json
-
-Each ``execute_sales_query`` call is a new question for the server's answer cache
-(``--cache fresh``, the default), so it runs its SQL; ``--cache hits`` and
-``--cache off`` measure the other two cases.
 
 Results are printed and written to ``var/bench/mcp_vs_sql-<timestamp>.json``.
 See bench/README.md for how to read them.
@@ -61,14 +67,24 @@ APP_NAME = "zava-bench"  # PostgreSQL application_name of the server's and our b
 SEATTLE_MANAGER = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
 AIM = 1.5  # our calls/s over the reference's, on every row
 
-REVENUE_SQL = """SELECT c.category_name, SUM(oi.total_amount) AS revenue
-FROM retail.order_items AS oi
-JOIN retail.products AS p ON p.product_id = oi.product_id
-JOIN retail.categories AS c ON c.category_id = p.category_id
-JOIN retail.orders AS o ON o.order_id = oi.order_id
+# PERF_WORKLOADS.md, workload b, verbatim.
+REVENUE_SQL = """SELECT c.category_name,
+       SUM(oi.total_amount) AS revenue,
+       SUM(oi.quantity) AS units_sold,
+       COUNT(DISTINCT oi.order_id) AS orders
+FROM retail.order_items oi
+JOIN retail.orders o ON o.order_id = oi.order_id
+JOIN retail.products p ON p.product_id = oi.product_id
+JOIN retail.categories c ON c.category_id = p.category_id
 WHERE o.order_date >= DATE '2024-01-01' AND o.order_date < DATE '2025-01-01'
 GROUP BY c.category_name
-ORDER BY revenue DESC"""
+ORDER BY revenue DESC
+LIMIT 20"""
+# The owner's floor: the same query with the store filter RLS would add, written out.
+REVENUE_OWNER_SQL = REVENUE_SQL.replace(
+    "WHERE o.order_date",
+    "WHERE o.store_id = ANY(%(stores)s) AND oi.store_id = ANY(%(stores)s)\n  AND o.order_date",
+)
 
 
 @dataclass(frozen=True)
@@ -77,51 +93,88 @@ class Workload:
     label: str
     tool: str
     arguments: dict[str, Any]
-    sql: str | None  # the direct-SQL baseline, if there is one
+    sql: str | None  # the SQL floors' statement, if there is one
+    owner_sql: str | None  # the same as the owner, with the store filter written out
+    cache: str  # the answer cache as the compared table ran it: "off" or "on"
 
 
 WORKLOADS = [
     Workload(
         "select1",
-        "SELECT 1",
+        "a: SELECT 1",
         "execute_sales_query",
         {"postgresql_query": "SELECT 1 AS x"},
         "SELECT 1 AS x",
+        "SELECT 1 AS x",
+        "off",
     ),
     Workload(
         "revenue",
-        "revenue by category",
+        "b: revenue by category",
         "execute_sales_query",
         {"postgresql_query": REVENUE_SQL},
         REVENUE_SQL,
+        REVENUE_OWNER_SQL,
+        "off",
     ),
     Workload(
         "schemas",
-        "table schemas",
+        "c: table schemas",
         "get_multiple_table_schemas",
         {"table_names": ["retail.orders"]},
         None,
+        None,
+        "on",
     ),
 ]
 
-# The reference's published table: (calls/s, p50 ms) per workload and concurrency.
+
+@dataclass(frozen=True)
+class Row:
+    """One measured row: a workload against the server with one answer-cache mode."""
+
+    workload: Workload
+    mode: str  # a key of CACHE_MODES
+
+    @property
+    def key(self) -> str:
+        return (
+            self.workload.key
+            if self.mode == self.workload.cache
+            else f"{self.workload.key}-{self.mode}"
+        )
+
+    @property
+    def label(self) -> str:
+        return (
+            self.workload.label
+            if self.mode == self.workload.cache
+            else f"  (extra) {self.workload.key[0]}, cache {self.mode}"
+        )
+
+    @property
+    def compared(self) -> bool:
+        return self.mode == self.workload.cache
+
+
+# The reference on the same data and machine (PERF_WORKLOADS.md, measured 2026-12-01):
+# (calls/s, p50 ms) per workload and concurrency; the middle of each published range.
 REFERENCE = {
-    ("select1", 1): (164, 5.9),
-    ("select1", 8): (231, 31.0),
-    ("revenue", 1): (26, 36.0),
-    ("revenue", 8): (50, 155.0),
-    ("schemas", 1): (157, 6.0),
-    ("schemas", 8): (246, 31.0),
+    ("select1", 1): (161.5, 6.25),
+    ("select1", 8): (226.0, None),
+    ("revenue", 1): (15.0, 72.0),
+    ("revenue", 8): (33.0, None),
+    ("schemas", 1): (134.0, 7.6),
+    ("schemas", 8): (189.0, None),
 }
-# Its SQL floor for the revenue query: p50 at c=1, queries/s at c=8.
-REFERENCE_SQL_FLOOR = {("revenue", 1): ("p50_ms", 28.0), ("revenue", 8): ("throughput", 63.0)}
 
 
-# How the runs meet the server's answer cache (see --cache).
+# How the runs meet the server's answer cache.
 CACHE_MODES = {
-    "fresh": "on, every query a new question (runs its SQL); schema values cached",
     "off": "off (ZAVA_CACHE_SECONDS=0): every call computes everything",
-    "hits": "on, the same questions repeated: cache hits",
+    "on": "on, as configured by default",
+    "fresh": "on, every query a new question (runs its SQL)",
+    "hits": "on, the same question repeated: cache hits",
 }
 
 
@@ -354,10 +407,18 @@ class Server:
 
 
 def run_sql(
-    sql: str, manager_id: uuid.UUID, concurrency: int, warmup: float, duration: float
+    sql: str,
+    manager_id: uuid.UUID,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    *,
+    owner_stores: list[int] | None = None,
 ) -> tuple[list[threading.Thread], Window, RunStats]:
     """The statement in a closed loop, one thread and connection per client, each
-    query in its own tenant transaction (what one MCP call opens)."""
+    query in its own tenant transaction (what one MCP call opens); with
+    ``owner_stores``, as the owner instead, outside any tenant context, with the
+    stores passed as the statement's ``stores`` parameter."""
     from django.db import connections
 
     from retail.tenancy import tenant_context
@@ -391,12 +452,17 @@ def run_sql(
                 sent = clock()
                 problem = None
                 try:
-                    with (
-                        tenant_context(manager_id) as context,
-                        context.connection.connection.cursor() as cursor,
-                    ):
-                        cursor.execute(sql)
-                        cursor.fetchall()
+                    if owner_stores is not None:
+                        with connections["default"].cursor() as cursor:
+                            cursor.execute(sql, {"stores": owner_stores})
+                            cursor.fetchall()
+                    else:
+                        with (
+                            tenant_context(manager_id) as context,
+                            context.connection.connection.cursor() as cursor,
+                        ):
+                            cursor.execute(sql)
+                            cursor.fetchall()
                 except Exception as exc:
                     problem = f"{type(exc).__name__}: {exc}"
                 done = clock()
@@ -435,6 +501,7 @@ def _run_record(round_no: int, stats: RunStats, cores: dict, split: list[int] | 
         "round": round_no,
         "throughput": round(stats.throughput, 2),
         "p50_ms": _round(stats.percentile_ms(50)),
+        "p95_ms": _round(stats.percentile_ms(95)),
         "p99_ms": _round(stats.percentile_ms(99)),
         "completed": calls,
         "errors": dict(stats.errors),
@@ -465,6 +532,7 @@ def summarise(runs: list[dict]) -> dict:
     return {
         "throughput": _round(_median([r["throughput"] for r in runs])),
         "p50_ms": _round(_median([r["p50_ms"] for r in runs])),
+        "p95_ms": _round(_median([r.get("p95_ms") for r in runs])),
         "p99_ms": _round(_median([r["p99_ms"] for r in runs])),
         "errors": sum(errors.values()),
         "error_kinds": dict(errors),
@@ -486,89 +554,78 @@ def _fmt(value: float | None, width: int, digits: int = 1) -> str:
 
 def print_report(summary: dict, config: dict) -> None:
     c_list = config["concurrency"]
+    cpus = os.cpu_count() or 1
     print()
     print(
-        f"MCP vs direct SQL: medians of {config['rounds']} interleaved round(s) of "
-        f"{config['duration']:g} s (warm-up {config['warmup']:g} s); {os.cpu_count()} CPUs; "
-        f"gunicorn {config['gunicorn']['workers']} workers x {config['gunicorn']['threads']} "
-        f"threads\nanswer cache: {CACHE_MODES[config['cache']]}"
+        f"The compared workloads (shared/PERF_WORKLOADS.md): medians of {config['rounds']} "
+        f"interleaved round(s) of {config['duration']:g} s (warm-up {config['warmup']:g} s); "
+        f"{cpus} CPUs; gunicorn {config['gunicorn']['workers']} workers x "
+        f"{config['gunicorn']['threads']} threads; Seattle's store manager"
     )
     header = (
-        f"{'workload':<20}{'c':>3} | {'calls/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7} | "
-        f"{'SQL q/s':>8}{'p50 ms':>8}{'p99 ms':>8} | {'MCP/SQL':>7}{'+p50 ms':>8} | "
-        f"{'ref/s':>6}{'ref p50':>8} | {'ours/ref':>9}"
+        f"{'workload':<27}{'c':>3} | {'calls/s':>8}{'p50':>7}{'p95':>7}{'p99':>7}{'err':>4} | "
+        f"{'ref/s':>6}{'ref p50':>8}{'ours/ref':>9} | {'web':>5}{'db':>6} | "
+        f"{'tenant q/s':>10}{'p50':>7} | {'owner q/s':>9}{'p50':>7}"
     )
     print(
-        f"{'':<23} | {'MCP tools/call over HTTP':<31} | {'direct SQL (tenant ctx)':<24} "
-        f"| {'overhead':<15} | {'reference':<14} |"
+        f"{'':<30} | {'MCP tools/call over HTTP (ms)':<33} | {'reference, same data':<23} | "
+        f"{'CPU ms/call':<11} | {'SQL floor: tenant ctx':<17} | {'SQL floor: owner':<16}"
     )
     print(header)
     print("-" * len(header))
-    notes = []
-    for workload in config["workloads"]:
+    for row in config["rows"]:
         for c in c_list:
-            mcp = summary.get(f"{workload.key}/c{c}/mcp")
-            sql = summary.get(f"{workload.key}/c{c}/sql")
+            mcp = summary.get(f"{row.key}/c{c}/mcp")
             if mcp is None:
                 continue
-            ratio = gap = None
-            if sql and sql["throughput"] and mcp["throughput"] is not None:
-                ratio = mcp["throughput"] / sql["throughput"]
-            if sql and sql["p50_ms"] is not None and mcp["p50_ms"] is not None:
-                gap = mcp["p50_ms"] - sql["p50_ms"]
-            reference = REFERENCE.get((workload.key, c))
+            tenant = summary.get(f"{row.key}/c{c}/sql") or {}
+            owner = summary.get(f"{row.key}/c{c}/owner") or {}
+            reference = REFERENCE.get((row.workload.key, c)) if row.compared else None
             ours = mcp["throughput"] / reference[0] if reference and mcp["throughput"] else None
             verdict = "" if ours is None else (" ok" if ours >= AIM else " LOW")
+            per_call = mcp["cpu_ms_per_call"]
             print(
-                f"{workload.label:<20}{c:>3} | {_fmt(mcp['throughput'], 8)}"
-                f"{_fmt(mcp['p50_ms'], 8, 2)}{_fmt(mcp['p99_ms'], 8, 2)}{mcp['errors']:>7} | "
-                f"{_fmt(sql and sql['throughput'], 8)}{_fmt(sql and sql['p50_ms'], 8, 2)}"
-                f"{_fmt(sql and sql['p99_ms'], 8, 2)} | {_fmt(ratio, 7, 2)}"
-                f"{_fmt(gap, 8, 2)} | {_fmt(reference and reference[0], 6, 0)}"
-                f"{_fmt(reference and reference[1], 8, 1)} | "
-                f"{'-' if ours is None else f'{ours:.2f}x':>5}{verdict}"
+                f"{row.label:<27}{c:>3} | {_fmt(mcp['throughput'], 8)}"
+                f"{_fmt(mcp['p50_ms'], 7, 2)}{_fmt(mcp.get('p95_ms'), 7, 2)}"
+                f"{_fmt(mcp['p99_ms'], 7, 2)}{mcp['errors']:>4} | "
+                f"{_fmt(reference and reference[0], 6, 0)}{_fmt(reference and reference[1], 8, 1)}"
+                f"{'-' if ours is None else f'{ours:.2f}x':>6}{verdict:<3} | "
+                f"{_fmt(per_call.get('server'), 5, 2)}{_fmt(per_call.get('postgres'), 6, 2)} | "
+                f"{_fmt(tenant.get('throughput'), 10)}{_fmt(tenant.get('p50_ms'), 7, 2)} | "
+                f"{_fmt(owner.get('throughput'), 9)}{_fmt(owner.get('p50_ms'), 7, 2)}"
             )
-            floor = REFERENCE_SQL_FLOOR.get((workload.key, c))
-            if floor and sql:
-                metric, value = floor
-                unit = "ms p50" if metric == "p50_ms" else "queries/s"
-                notes.append(
-                    f"{workload.label} c={c}: reference SQL floor {value:g} {unit}, "
-                    f"ours {_fmt(sql[metric], 0, 1).strip()} {unit}"
-                )
     print()
-    for note in notes:
-        print(f"  {note}")
-    print(f"  aim: >= {AIM}x the reference's calls/s on every row ('ok' / 'LOW').")
+    print(f"  aim: >= {AIM}x the reference's calls/s on every compared row ('ok' / 'LOW').")
+    print("  web: gunicorn's CPU per call; db: PostgreSQL's (its backends for this bench only).")
+    print("  cache: a and b off (ZAVA_CACHE_SECONDS=0), c as configured; extra rows say theirs.")
 
     print()
-    cpus = os.cpu_count() or 1
     print(
         "CPU: ms of CPU per call (medians); the CPU ceiling, calls/s if server, PostgreSQL "
         f"and bench had all {cpus} CPUs; cores busy during the window"
     )
     cpu_header = (
-        f"{'workload':<20}{'c':>3} {'run':>4} | {'server':>7}{'postgres':>9}{'bench':>7} | "
+        f"{'workload':<27}{'c':>3} {'run':>5} | {'server':>7}{'postgres':>9}{'bench':>7} | "
         f"{'ceiling':>8} | {'server':>7}{'postgres':>9}{'bench':>7}{'others':>7} | conns/worker"
     )
     print(
-        f"{'':<28} | {'ms CPU per call':<23} | {'calls/s':>8} | {'cores busy':<30} | (each round)"
+        f"{'':<36} | {'ms CPU per call':<23} | {'calls/s':>8} | {'cores busy':<30} | (each round)"
     )
     print(cpu_header)
     print("-" * len(cpu_header))
     busy_others = []
-    for workload in config["workloads"]:
+    for row in config["rows"]:
         for c in c_list:
-            for mode in ("mcp", "sql"):
-                row = summary.get(f"{workload.key}/c{c}/{mode}")
-                if row is None:
+            for mode in ("mcp", "sql", "owner"):
+                record = summary.get(f"{row.key}/c{c}/{mode}")
+                if record is None:
                     continue
-                per_call, cores = row["cpu_ms_per_call"], row["cores"]
-                splits = row.get("connections_per_worker") or ""
+                per_call, cores = record["cpu_ms_per_call"], record["cores"]
+                splits = record.get("connections_per_worker") or ""
                 spent = sum(v for v in per_call.values() if v is not None)
                 ceiling = cpus * 1000 / spent if spent else None
                 print(
-                    f"{workload.label:<20}{c:>3} {mode.upper():>4} | "
+                    f"{row.label:<27}{c:>3} {mode.upper():>5} | "
                     f"{_fmt(per_call.get('server') if mode == 'mcp' else None, 7, 2)}"
                     f"{_fmt(per_call.get('postgres'), 9, 2)}{_fmt(per_call.get('bench'), 7, 2)} | "
                     f"{_fmt(ceiling, 8, 0)} | {_fmt(cores.get('server'), 7, 2)}"
@@ -576,7 +633,7 @@ def print_report(summary: dict, config: dict) -> None:
                     f"{_fmt(cores.get('bench'), 7, 2)}{_fmt(cores.get('others'), 7, 2)} | {splits}"
                 )
                 if (cores.get("others") or 0) > 0.15:
-                    busy_others.append(f"{workload.label} c={c} {mode}")
+                    busy_others.append(f"{row.label.strip()} c={c} {mode}")
     if busy_others:
         print()
         print(
@@ -584,6 +641,10 @@ def print_report(summary: dict, config: dict) -> None:
             + ", ".join(busy_others)
             + ". Those figures understate the server; rerun on an idle machine."
         )
+    if config.get("explain"):
+        print()
+        print("Workload b as Seattle's manager, EXPLAIN (ANALYZE, BUFFERS) in the tenant context:")
+        print("\n".join(f"  {line}" for line in config["explain"]))
 
 
 def gunicorn_settings(environment: dict[str, str]) -> dict[str, int]:
@@ -630,17 +691,22 @@ def wait_for_idle(patience: float) -> float:
     return busy
 
 
-def server_overrides(args: argparse.Namespace) -> dict[str, str]:
-    """What the bench changes in the server's environment, and why.
+def server_overrides(cache: str) -> dict[str, str]:
+    """What the bench changes in a server's environment, and why.
 
     The per-token rate limit stays on the path but cannot trigger (the bench makes
-    hundreds of calls a second with one token). ``--cache off`` turns the answer
-    cache off; the other modes leave it as configured (on by default).
+    hundreds of calls a second with one token). A server for cache mode ``off`` has
+    the answer cache turned off; the others leave it as configured (on by default).
     """
     overrides = {"ZAVA_RATE_LIMIT_PER_MINUTE": "1000000000"}
-    if args.cache == "off":
+    if cache == "off":
         overrides["ZAVA_CACHE_SECONDS"] = "0"
     return overrides
+
+
+def server_setting(mode: str) -> str:
+    """The server a cache mode runs against: the cache-off one, or the default one."""
+    return "off" if mode == "off" else "on"
 
 
 def _mcp_answer(target: Target, workload: Workload) -> dict:
@@ -652,7 +718,7 @@ def _mcp_answer(target: Target, workload: Workload) -> dict:
 
 
 def validate(target: Target, manager_id: uuid.UUID) -> str:
-    """Each workload answers without error, and the revenue rows equal direct SQL's."""
+    """Each workload answers without error, and workload b's rows equal direct SQL's."""
     from retail.tenancy import tenant_context
 
     by_key = {w.key: w for w in WORKLOADS}
@@ -668,19 +734,40 @@ def validate(target: Target, manager_id: uuid.UUID) -> str:
         columns = [column.name for column in cursor.description]
         rows = cursor.fetchall()
     if not rows:
-        raise BenchError("The revenue query returns no rows directly: is the database seeded?")
+        raise BenchError("Workload b returns no rows directly: is the database seeded?")
     same = (
         answer.get("c") == columns
         and answer.get("n") == len(rows)
-        and len(answer.get("r", [])) == len(rows)
         and all(
-            got[0] == want[0] and abs(float(got[1]) - float(want[1])) < 0.005
-            for got, want in zip(answer["r"], rows, strict=True)
+            got[0] == want[0]
+            and all(
+                abs(float(g) - float(w)) < 0.005 for g, w in zip(got[1:], want[1:], strict=True)
+            )
+            for got, want in zip(answer.get("r", []), rows, strict=True)
         )
     )
     if not same:
-        raise BenchError(f"Revenue differs: MCP {answer} vs direct SQL {columns} {rows}")
-    return f"revenue by category: {len(rows)} rows, MCP = direct SQL (top: {rows[0][0]})"
+        raise BenchError(f"Workload b differs: MCP {answer} vs direct SQL {columns} {rows}")
+    return f"workload b: {len(rows)} rows, MCP = direct SQL (top: {rows[0][0]})"
+
+
+def visible_stores(manager_id: uuid.UUID) -> list[int]:
+    """The stores row-level security shows the manager, for the owner's explicit filter."""
+    from retail.tenancy import tenant_context
+
+    with tenant_context(manager_id) as context, context.cursor() as cursor:
+        cursor.execute("SELECT retail.visible_store_ids()")
+        return sorted(cursor.fetchone()[0])
+
+
+def explain_revenue(manager_id: uuid.UUID) -> list[str]:
+    """Workload b's plan with timings and buffers, as the manager (after a warm-up run)."""
+    from retail.tenancy import tenant_context
+
+    with tenant_context(manager_id) as context, context.cursor() as cursor:
+        cursor.execute(REVENUE_SQL)
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + REVENUE_SQL)
+        return [line for (line,) in cursor.fetchall()]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -699,11 +786,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--smoke", action="store_true", help="2 s per run, 1 round, c=1,2; exit 1 on any error"
     )
     parser.add_argument(
-        "--cache",
-        choices=sorted(CACHE_MODES),
-        default="fresh",
-        help="the server's answer cache: 'fresh' (default: on, but every query is a new "
-        "question and runs its SQL), 'off' (nothing cached), 'hits' (repeated questions)",
+        "--no-extras",
+        dest="extras",
+        action="store_false",
+        help="only the compared rows (skip b with the answer cache on: 'fresh' and 'hits')",
     )
     parser.add_argument(
         "--wait-idle",
@@ -719,6 +805,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.smoke:
         args.duration, args.warmup, args.rounds, args.concurrency = 2.0, 0.5, 1, "1,2"
+        args.extras = False
     try:
         args.concurrency = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
     except ValueError:
@@ -728,6 +815,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not chosen or any(k not in known for k in chosen):
         parser.error(f"--workloads takes a subset of {', '.join(known)}")
     args.workloads = [known[k] for k in chosen]
+    args.rows = [Row(w, w.cache) for w in args.workloads]
+    if args.extras and "revenue" in chosen:
+        args.rows += [Row(known["revenue"], "fresh"), Row(known["revenue"], "hits")]
     if args.rounds < 1 or args.duration <= 0 or not args.concurrency or min(args.concurrency) < 1:
         parser.error("rounds, duration and concurrency must be positive")
     return args
@@ -740,7 +830,8 @@ def _interrupt(signum: int, frame: Any) -> None:
 def reprint(path: Path) -> int:
     report = json.loads(path.read_text())
     config = dict(report["config"])
-    config["workloads"] = [w for w in WORKLOADS if w.key in config["workloads"]]
+    by_key = {w.key: w for w in WORKLOADS}
+    config["rows"] = [Row(by_key[key], mode) for key, mode in config["rows"]]
     print(f"{path.name}: git {report['git']}, started {report['started_at']}")
     print_report(report["summary"], config)
     return 0
@@ -759,7 +850,8 @@ def main(argv: list[str] | None = None) -> int:
     # Backends of the server and of this process carry our application_name, so that
     # the CPU of other programs' backends is not counted as PostgreSQL's for us.
     os.environ["PGAPPNAME"] = APP_NAME
-    server_env = {**os.environ, **server_overrides(args)}
+    settings_needed = sorted({server_setting(row.mode) for row in args.rows})
+    server_envs = {name: {**os.environ, **server_overrides(name)} for name in settings_needed}
     # This process widens its own pool so that the direct-SQL baseline can hold one
     # connection per client (plus the main thread's).
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zava.settings")
@@ -778,7 +870,10 @@ def main(argv: list[str] | None = None) -> int:
 
     manager = manager_resolve(args.manager)
     issued = token_issue(manager=manager, name="bench")
-    server = Server(out_dir / f"gunicorn-{stamp}.log", server_env)
+    servers = {
+        name: Server(out_dir / f"gunicorn-{stamp}-cache-{name}.log", environment)
+        for name, environment in server_envs.items()
+    }
     postgres_pid = None
     if settings.ZAVA_EMBEDDED_DB:
         with contextlib.suppress(OSError, ValueError):
@@ -790,18 +885,20 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "concurrency": args.concurrency,
         "workloads": args.workloads,
-        "gunicorn": gunicorn_settings(server_env),
-        "server_environment": server_overrides(args),
-        "cache": args.cache,
+        "gunicorn": gunicorn_settings(next(iter(server_envs.values()))),
+        "server_environment": {name: server_overrides(name) for name in settings_needed},
+        "rows": args.rows,
     }
     runs: dict[str, list[dict]] = {}
     interrupted = False
-    meter: CpuMeter | None = None
+    meters: dict[str, CpuMeter] = {}
     try:
-        server.start()
-        assert server.process is not None
-        target = Target("127.0.0.1", server.port, issued.raw)
-        server.wait_ready(target)
+        targets = {}
+        for name, server in servers.items():
+            server.start()
+            targets[name] = Target("127.0.0.1", server.port, issued.raw)
+        for name, server in servers.items():
+            server.wait_ready(targets[name])
         database = settings.DATABASES["default"]
         conninfo = {
             "host": database["HOST"],
@@ -810,43 +907,59 @@ def main(argv: list[str] | None = None) -> int:
             "password": database["PASSWORD"],
             "dbname": database["NAME"],
         }
-        meter = CpuMeter(server.process.pid, postgres_pid, {k: v for k, v in conninfo.items() if v})
-        print(
-            f"gunicorn pid {server.process.pid} on 127.0.0.1:{server.port} "
-            f"({config['gunicorn']['workers']} workers x {config['gunicorn']['threads']} threads); "
-            f"manager {manager.pk}; log {server.log_path.relative_to(ROOT)} (kept on failure)"
-        )
-        print("validated:", validate(target, manager.pk))
+        for name, server in servers.items():
+            assert server.process is not None
+            meters[name] = CpuMeter(
+                server.process.pid, postgres_pid, {k: v for k, v in conninfo.items() if v}
+            )
+            print(
+                f"gunicorn (answer cache {name}) pid {server.process.pid} on "
+                f"127.0.0.1:{server.port} ({config['gunicorn']['workers']} workers x "
+                f"{config['gunicorn']['threads']} threads); log "
+                f"{server.log_path.relative_to(ROOT)} (kept on failure)"
+            )
+        print(f"manager {manager.pk}")
+        print("validated:", validate(next(iter(targets.values())), manager.pk))
+        stores = visible_stores(manager.pk)
+        config["explain"] = explain_revenue(manager.pk)
         connections.close_all()  # the baseline's threads get the pool's connections
-        print(
-            "server settings for the bench: "
-            + ", ".join(f"{k}={v}" for k, v in config["server_environment"].items())
-        )
 
         for round_no in range(1, args.rounds + 1):
-            for workload in args.workloads:
+            for row in args.rows:
+                setting = server_setting(row.mode)
+                server, target, meter = servers[setting], targets[setting], meters[setting]
+                workload = row.workload
                 for c in args.concurrency:
-                    key = f"{workload.key}/c{c}"
+                    key = f"{row.key}/c{c}"
                     window = Window.after(args.warmup, args.duration)
                     split = (server.process.pid, server.port) if c > 1 else None
                     probe = Probe(meter, window, split)
-                    unique = "postgresql_query" if workload.sql and args.cache == "fresh" else None
+                    unique = "postgresql_query" if workload.sql and row.mode == "fresh" else None
                     body = tools_call_body(workload.tool, workload.arguments, unique_sql=unique)
                     stats = run_closed_loop(target, body, c, window)
                     record = _run_record(round_no, stats, *probe.result())
                     runs.setdefault(f"{key}/mcp", []).append(record)
-                    _progress(round_no, args.rounds, workload, c, "MCP", record)
-                    if workload.sql is None:
+                    _progress(round_no, args.rounds, row, c, "MCP", record)
+                    if workload.sql is None or not row.compared:
                         continue
-                    threads, window, stats = run_sql(
-                        workload.sql, manager.pk, c, args.warmup, args.duration
-                    )
-                    probe = Probe(meter, window, None)
-                    for thread in threads:
-                        thread.join()
-                    record = _run_record(round_no, stats, *probe.result())
-                    runs.setdefault(f"{key}/sql", []).append(record)
-                    _progress(round_no, args.rounds, workload, c, "SQL", record)
+                    floors = {"sql": None, "owner": stores}
+                    for floor, owner_stores in floors.items():
+                        statement = workload.sql if owner_stores is None else workload.owner_sql
+                        assert statement is not None
+                        threads, window, stats = run_sql(
+                            statement,
+                            manager.pk,
+                            c,
+                            args.warmup,
+                            args.duration,
+                            owner_stores=owner_stores,
+                        )
+                        probe = Probe(meter, window, None)
+                        for thread in threads:
+                            thread.join()
+                        record = _run_record(round_no, stats, *probe.result())
+                        runs.setdefault(f"{key}/{floor}", []).append(record)
+                        _progress(round_no, args.rounds, row, c, floor.upper(), record)
     except KeyboardInterrupt:
         interrupted = True
         print("\ninterrupted: stopping the server", file=sys.stderr)
@@ -854,8 +967,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 2
     finally:
-        server.stop()
-        if meter is not None:
+        for server in servers.values():
+            server.stop()
+        for meter in meters.values():
             meter.close()
         with contextlib.suppress(Exception):
             token_revoke(token=issued.token)
@@ -880,7 +994,12 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "busy_before_start_cores": round(busy_before, 3),
         },
-        "config": {**config, "workloads": [w.key for w in args.workloads], "smoke": args.smoke},
+        "config": {
+            **config,
+            "workloads": [w.key for w in args.workloads],
+            "rows": [(row.workload.key, row.mode) for row in args.rows],
+            "smoke": args.smoke,
+        },
         "manager": str(manager.pk),
         "workloads": {
             w.key: {"label": w.label, "tool": w.tool, "arguments": w.arguments, "sql": w.sql}
@@ -900,17 +1019,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{errors} call(s) failed; e.g. {sorted(samples)[:3]}", file=sys.stderr)
     if interrupted:
         return 130
+    logs = [server.log_path for server in servers.values()]
     if errors:
-        print(f"server log: {server.log_path}", file=sys.stderr)
+        print(f"server logs: {', '.join(map(str, logs))}", file=sys.stderr)
         return 1
-    server.log_path.unlink(missing_ok=True)  # tens of MB per run, only needed on failure
+    for log in logs:
+        log.unlink(missing_ok=True)  # tens of MB per run, only needed on failure
     return 0
 
 
-def _progress(round_no: int, rounds: int, workload: Workload, c: int, mode: str, run: dict) -> None:
+def _progress(round_no: int, rounds: int, row: Row, c: int, mode: str, run: dict) -> None:
     cores = run["cores"]
     print(
-        f"round {round_no}/{rounds}  {workload.label:<20} c={c:<2} {mode}  "
+        f"round {round_no}/{rounds}  {row.label.strip():<24} c={c:<2} {mode:<5}  "
         f"{run['throughput']:8.1f}/s  p50 {_fmt(run['p50_ms'], 0, 2)} ms  "
         f"p99 {_fmt(run['p99_ms'], 0, 2)} ms  errors {sum(run['errors'].values())}  "
         f"[cores: server {cores['server']:.2f} pg {cores['postgres']:.2f} "
