@@ -21,6 +21,7 @@ and metrics group query shapes without parsing the text again.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -260,7 +261,14 @@ def check_query(sql: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> CheckedQue
 
     ``CheckedQuery.sql`` is exactly the text that was parsed and must be what runs.
     """
-    text = _prepare(sql, max_length)
+    return _check_text(_prepare(sql, max_length))
+
+
+# The verdict depends on the text alone, so an accepted text is not parsed twice by
+# one process (assistants rerun their queries; a parse is about half a millisecond
+# for a twelve-line report). Refusals raise and are never cached.
+@functools.lru_cache(maxsize=1024)
+def _check_text(text: str) -> CheckedQuery:
     try:
         statement = _parse_single_select(text)
         relations = _TreeChecker().check(statement)

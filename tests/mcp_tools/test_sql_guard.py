@@ -669,3 +669,11 @@ def test_rejection_message_never_echoes_the_query(sql: str, reason: RejectionRea
     assert sql not in error.message
     assert "secret " * 6 not in error.message
     assert len(error.message) < 300
+
+
+def test_an_accepted_text_is_checked_once_per_process_and_a_refusal_is_never_remembered():
+    first = check_query("SELECT store_name FROM retail.stores /* memo */")
+    assert check_query("SELECT store_name FROM retail.stores /* memo */") is first
+    for _ in range(2):
+        with pytest.raises(QueryRejected):
+            check_query("SELECT pg_sleep(1) /* memo */")
