@@ -15,6 +15,9 @@ timeout = 60
 graceful_timeout = 20
 keepalive = 5
 accesslog = None  # the application logs each request itself
+# Each worker's heartbeat touches a file on every loop turn; in memory, not on disk.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
 
 # Prometheus multiprocess mode: a fresh metrics directory per server, dead workers'
 # gauges dropped (see zava/observability/gunicorn_hooks.py).
