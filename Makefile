@@ -59,7 +59,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## bench: MCP calls over HTTP against the same SQL run directly (about 6 minutes)
+## bench: the compared workloads over HTTP against the same SQL run directly (about 11 minutes)
 bench: install
 	$(PY) bench/mcp_vs_sql.py $(BENCH_ARGS)
 
