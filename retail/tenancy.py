@@ -33,7 +33,12 @@ TENANT_DB_ALIAS = "tenant"
 IDENTITY_SETTING = "app.current_rls_user_id"
 PROOF_SETTING = "app.rls_context_proof"
 
-_TRANSACTION_START_SQL = "SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint"
+# The backend is asked, not the client library: behind a transaction-mode pooler
+# (PgBouncer) the pid psycopg learnt at connect time is the pooler's, and each
+# transaction may run on another server connection.
+_TRANSACTION_START_SQL = (
+    "SELECT pg_backend_pid(), (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint"
+)
 _ENTER_SQL = f"""
 SELECT set_config('{IDENTITY_SETTING}', %s, true),
        set_config('{PROOF_SETTING}', %s, true),
@@ -102,8 +107,7 @@ def tenant_context(
             # BEGIN and the start-time query in one round trip (psycopg's pipeline).
             with connection.connection.pipeline():
                 cursor.execute(_TRANSACTION_START_SQL)
-                transaction_start = cursor.fetchone()[0]
-            backend_pid = connection.connection.info.backend_pid
+                backend_pid, transaction_start = cursor.fetchone()
             identity = proof = ""
             if manager_id is not None:
                 identity = str(manager_id)

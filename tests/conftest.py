@@ -9,6 +9,7 @@ Tests that change tenancy state restore it themselves.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from django.test.utils import setup_databases, teardown_databases
 from retail.services.product_embeddings import embed_products
 from retail.services.seeding import ManagerSpec, SeedSummary, seed_retail
 from tests.mcp_client import SharedSession
+from tests.pgbouncer import SYSTEM_PATH, PgBouncer, running_pgbouncer
 
 SEED = 7
 SEED_CUSTOMERS = 1_500
@@ -38,7 +40,7 @@ LIVE_MAX_ROWS = 200
 LIVE_MAX_RESULT_BYTES = 20_000
 
 # pytest marker -> the system command its tests need; scripts/test-deps installs them.
-SYSTEM_COMMANDS = {"browser": "chromium", "redis": "redis-server"}
+SYSTEM_COMMANDS = {"browser": "chromium", "redis": "redis-server", "pgbouncer": "pgbouncer"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,14 +54,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     missing = {
         marker: command
         for marker, command in SYSTEM_COMMANDS.items()
-        if marker in needed and not shutil.which(command)
+        if marker in needed and not shutil.which(command, path=SYSTEM_PATH)
     }
     if not missing:
         return
     if shutil.which("apt-get") or os.environ.get("CI"):
         raise pytest.UsageError(
             f"missing {', '.join(sorted(missing.values()))}: run scripts/test-deps "
-            "(make test does), or deselect with -m 'not browser and not redis'"
+            "(make test does), or deselect with -m 'not browser and not redis and not pgbouncer'"
         )
     for item in items:
         for marker, command in missing.items():
@@ -264,3 +266,53 @@ def session_of(zava_server, tokens) -> Iterator[Callable[[ManagerSpec], SharedSe
     yield session
     for shared in sessions.values():
         shared.close()
+
+
+# --- Redis and PgBouncer, started privately on free ports -----------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A private redis-server on a free loopback port, for CACHE_URL."""
+    import redis
+
+    executable = shutil.which("redis-server", path=SYSTEM_PATH)
+    assert executable, "redis-server is installed by scripts/test-deps"
+    port = _free_port()
+    server = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(seeded) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of the seeded test database (tests/pgbouncer.py).
+
+    The owner and gateway roles log in with the passwords the settings give them, or
+    with fresh ones where the server trusts its socket (the embedded server).
+    """
+    database = connections["default"].settings_dict
+    passwords = {
+        connections[alias].settings_dict["USER"]: (
+            connections[alias].settings_dict["PASSWORD"] or secrets.token_urlsafe(16)
+        )
+        for alias in ("default", "tenant")
+    }
+    with running_pgbouncer(port=_free_port(), database=database, passwords=passwords) as bouncer:
+        yield bouncer

@@ -155,6 +155,11 @@ _default_db.update(
         "ENGINE": "zava.postgresql",
         "CONN_MAX_AGE": 0,  # the pool keeps connections; Django must not as well
         "CONN_HEALTH_CHECKS": False,  # the pool checks them instead
+        # Outside a transaction Django's server-side cursors (QuerySet.iterator(), the
+        # admin's choice lists) are WITH HOLD cursors fetched over several transactions,
+        # which a transaction-mode pooler (PgBouncer) may send to other server
+        # connections; without them the project runs behind one (docs/scaling.md).
+        "DISABLE_SERVER_SIDE_CURSORS": True,
         "OPTIONS": {**_db_options, **_default_db.get("OPTIONS", {})},
     }
 )

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-
 import pytest
 import redis
 from django.core.cache import cache
@@ -14,38 +10,11 @@ from django.test import Client, override_settings
 from retail.services.sales_queries import run_sales_query
 from retail.services.seeding import STORES
 from retail.tenancy import tenant_context
-from tests.conftest import _free_port
 from tests.identities import SEATTLE
 
 QUESTION = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    executable = shutil.which("redis-server")
-    assert executable, "redis-server is installed by scripts/test-deps"
-    port = _free_port()
-    server = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture
