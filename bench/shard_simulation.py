@@ -161,10 +161,17 @@ class ShardMap:
 # --- Shard servers ---------------------------------------------------------------------
 
 
-def _pg_binary(name: str) -> str:
+def _pg_tool(name: str, *args: str, **options) -> str:
+    """Run one of the wheel's PostgreSQL programs; its output, or BenchError with its
+    error output."""
     from zava.database_backup import pg_tool
 
-    return str(pg_tool(name))
+    done = subprocess.run(
+        [str(pg_tool(name)), *args], capture_output=True, text=True, check=False, **options
+    )
+    if done.returncode != 0:
+        raise BenchError(f"{name} {' '.join(args[:3])} … failed:\n{done.stderr}")
+    return done.stdout
 
 
 def _server_user() -> str | None:
@@ -191,11 +198,11 @@ class ShardServer:
         user = _server_user()
         if user:
             shutil.chown(self.pgdata, user, user)
-        self._run(_pg_binary("initdb"), "--auth=trust", "--encoding=utf8", "-U", "postgres")
+        self._run("initdb", "--auth=trust", "--encoding=utf8", "-U", "postgres")
         options = [f"-p {self.port}", f"-k {self.pgdata}", "-h ''", "-c fsync=off"]
         options += [f"-c {name}={value}" for name, value in self.settings.items()]
         self._run(
-            _pg_binary("pg_ctl"),
+            "pg_ctl",
             "-w",
             "-l",
             str(self.pgdata / "server.log"),
@@ -206,7 +213,7 @@ class ShardServer:
 
     def stop(self) -> None:
         if (self.pgdata / "postmaster.pid").exists():
-            self._run(_pg_binary("pg_ctl"), "-w", "-m", "immediate", "stop")
+            self._run("pg_ctl", "-w", "-m", "immediate", "stop")
 
     def postmaster_pid(self) -> int:
         return int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
@@ -215,16 +222,7 @@ class ShardServer:
         return f"host={self.pgdata} port={self.port} user=postgres dbname={dbname}"
 
     def _run(self, program: str, *args: str) -> None:
-        done = subprocess.run(
-            [program, "-D", str(self.pgdata), *args],
-            user=_server_user(),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        if done.returncode != 0:
-            raise BenchError(f"{Path(program).name} failed for {self.pgdata}:\n{done.stderr}")
+        _pg_tool(program, "-D", str(self.pgdata), *args, user=_server_user(), timeout=120)
 
 
 @contextlib.contextmanager
@@ -268,36 +266,20 @@ class Source:
         """The retail schema's DDL of one pg_dump section, without policies or grants."""
         from zava.database_backup import libpq_environment
 
-        done = subprocess.run(
-            [
-                _pg_binary("pg_dump"),
-                "--schema-only",
-                "--schema=retail",
-                f"--section={section}",
-                "--no-owner",
-                "--no-privileges",
-                "--no-policies",
-            ],
+        return _pg_tool(
+            "pg_dump",
+            "--schema-only",
+            "--schema=retail",
+            f"--section={section}",
+            "--no-owner",
+            "--no-privileges",
+            "--no-policies",
             env=libpq_environment(self.database),
-            capture_output=True,
-            text=True,
-            check=False,
         )
-        if done.returncode != 0:
-            raise BenchError(f"pg_dump failed:\n{done.stderr}")
-        return done.stdout
 
 
 def _psql(server: ShardServer, script: str) -> None:
-    done = subprocess.run(
-        [_pg_binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", server.conninfo()],
-        input=script,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BenchError(f"loading the schema into {server.pgdata} failed:\n{done.stderr}")
+    _pg_tool("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", server.conninfo(), input=script)
 
 
 def _copy_table(source, shard, table: str, stores: list[int] | None) -> int:
