@@ -381,10 +381,11 @@ def verify(
                 for store in held.keys() - set(mine):
                     problems.append(f"shard {index} holds {table} rows of store {store}")
                 for store in mine:
-                    if held.get(store) != expected_counts[table].get(store):
+                    got, want = held.get(store, 0), expected_counts[table].get(store, 0)
+                    if got != want:
                         problems.append(
-                            f"shard {index} holds {held.get(store)} {table} rows of "
-                            f"store {store}, the source {expected_counts[table].get(store)}"
+                            f"shard {index} holds {got} {table} rows of store {store}, "
+                            f"the source {want}"
                         )
             for store in mine:
                 answer = _ordered(shard.execute(STORE_QUERY, {"store": store}).fetchall())

@@ -115,5 +115,5 @@ def test_built_shards_answer_like_the_source_and_a_misplaced_store_is_caught(dat
         # And missing from its own shard.
         build_shard(source, servers[1], [6], schema)
         problems = verify(source, servers, shard_map, stores)
-        assert any(p.startswith("shard 1 holds None orders rows of store 2") for p in problems)
+        assert any(p.startswith("shard 1 holds 0 orders rows of store 2,") for p in problems)
         assert "store 2's answer on shard 1 differs" in problems
