@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install lock run serve test test-deps lint typecheck format bench bench-load bench-search bench-smoke clean
+.PHONY: install lock run serve test test-deps lint typecheck format bench bench-load bench-search bench-smoke bench-scale bench-scale-smoke clean
 
 ## install: .venv with exactly the versions (and hashes) of requirements.lock
 $(VENV)/.installed: requirements.lock
@@ -76,6 +76,17 @@ bench-search: install
 ## bench-smoke: a short load run on a scratch database; fails on any error (CI runs it)
 bench-smoke: install
 	$(PY) bench/load.py --smoke
+
+## bench-scale: Citus by store, simulated: 1, 2 and 4 hash shards by store_id on as many
+## embedded PostgreSQL servers; per-store latency, calls/s and head office's fan-out
+## (about 2 minutes; see docs/scaling.md)
+bench-scale: install
+	$(PY) bench/shard_simulation.py $(BENCH_ARGS)
+
+## bench-scale-smoke: the shard simulation for a few seconds, 2 shards, on a scratch
+## database; fails on a misrouted row, a wrong answer or an error (CI runs it)
+bench-scale-smoke: install
+	$(PY) bench/shard_simulation.py --smoke
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -83,27 +83,35 @@ def _manage(environment: dict[str, str], *args: str) -> str:
 
 
 @contextlib.contextmanager
-def smoke_database(environment: dict[str, str]):
-    """A small, freshly seeded database for the smoke run, dropped afterwards."""
-    scratch = {**environment, "ZAVA_DB_NAME": SMOKE_DATABASE}
+def smoke_database(
+    environment: dict[str, str],
+    name: str = SMOKE_DATABASE,
+    customers: int = 2000,
+    embed: bool = True,
+):
+    """A small, freshly seeded database for a smoke run, dropped afterwards."""
+    scratch = {**environment, "ZAVA_DB_NAME": name}
     _drop(scratch)
     _manage(environment, "shell", "-c", f"from django.db import connection; "
-            f"connection.cursor().execute('CREATE DATABASE {SMOKE_DATABASE}')")  # fmt: skip
+            f"connection.cursor().execute('CREATE DATABASE {name}')")  # fmt: skip
     try:
-        print("preparing a scratch database (migrate, seed 2,000 customers, embed) …")
+        steps = f"migrate, seed {customers:,} customers" + (", embed" if embed else "")
+        print(f"preparing a scratch database ({steps}) …")
         _manage(scratch, "migrate", "-v0")
-        _manage(scratch, "seed_retail", "--customers", "2000", "-v0")
-        _manage(scratch, "embed_products", "-v0")
+        _manage(scratch, "seed_retail", "--customers", str(customers), "-v0")
+        if embed:
+            _manage(scratch, "embed_products", "-v0")
         yield scratch
     finally:
         _drop(scratch)
 
 
 def _drop(scratch: dict[str, str]) -> None:
+    name = scratch["ZAVA_DB_NAME"]
     environment = {k: v for k, v in scratch.items() if k != "ZAVA_DB_NAME"}
     with contextlib.suppress(BenchError):
         _manage(environment, "shell", "-c", "from django.db import connection; "
-                f"connection.cursor().execute('DROP DATABASE IF EXISTS {SMOKE_DATABASE} "
+                f"connection.cursor().execute('DROP DATABASE IF EXISTS {name} "
                 "WITH (FORCE)')")  # fmt: skip
 
 

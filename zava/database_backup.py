@@ -60,7 +60,8 @@ def libpq_environment(database: Mapping) -> dict[str, str]:
     return environment
 
 
-def _conninfo(database: Mapping) -> str:
+def conninfo(database: Mapping) -> str:
+    """A libpq connection string for a Django database's settings."""
     libpq = libpq_environment(database)
     parts = {
         "dbname": libpq["PGDATABASE"],
@@ -122,7 +123,7 @@ def restore(database: Mapping, path: Path, roles: Mapping[str, str]) -> None:
             ],
             database,
         )
-    with psycopg.connect(_conninfo(database), autocommit=True) as conn:
+    with psycopg.connect(conninfo(database), autocommit=True) as conn:
         # A database's own ACL is only in dumps made with --create (see migration 0002).
         conn.execute(
             sql.SQL("REVOKE CREATE, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
@@ -134,7 +135,7 @@ def restore(database: Mapping, path: Path, roles: Mapping[str, str]) -> None:
 
 def _check_target(database: Mapping, roles: Mapping[str, str]) -> None:
     """The roles must exist and the database must be empty."""
-    with psycopg.connect(_conninfo(database), autocommit=True) as conn:
+    with psycopg.connect(conninfo(database), autocommit=True) as conn:
         missing = [
             name
             for name in roles.values()
