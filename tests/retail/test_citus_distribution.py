@@ -1,4 +1,4 @@
-"""Migration 0011 distributes the tables only on Citus: here, without the extension, it
+"""Migration 0013 distributes the tables only on Citus: here, without the extension, it
 runs nothing; on Citus it would run exactly the statements docs/scaling.md shows."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from importlib import import_module
 from django.conf import settings
 from django.db import connections
 
-migration = import_module("retail.migrations.0011_citus_distribution")
+migration = import_module("retail.migrations.0013_citus_distribution")
 
 DOC = settings.BASE_DIR / "docs" / "scaling.md"
-DOC_MARKER = "<!-- the statements of retail/migrations/0011_citus_distribution.py -->"
+DOC_MARKER = "<!-- the statements of retail/migrations/0013_citus_distribution.py -->"
 
 
 def _documented_statements() -> list[str]:

@@ -99,6 +99,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("retail", "0010_partition_audit_by_month")]
+    dependencies = [("retail", "0012_covering_indexes_for_store_reads")]
 
     operations = [migrations.RunPython(forwards, backwards)]
