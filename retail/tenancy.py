@@ -73,13 +73,17 @@ def sign_identity(key: bytes, manager_id: UUID, backend_pid: int, transaction_st
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def active_context(alias: str = TENANT_DB_ALIAS) -> TenantContext | None:
-    """The context open on this thread's connection, if any."""
-    return getattr(connections[alias], "zava_tenant_context", None)
+def active_context() -> TenantContext | None:
+    """The context open on this thread, if any (on the primary or on a read replica).
+
+    It is kept on the thread's ``tenant`` connection object whichever alias it runs
+    on, so finding it costs the same with or without replicas.
+    """
+    return getattr(connections[TENANT_DB_ALIAS], "zava_tenant_context", None)
 
 
-def require_context(alias: str = TENANT_DB_ALIAS) -> TenantContext:
-    context = active_context(alias)
+def require_context() -> TenantContext:
+    context = active_context()
     if context is None:
         raise TenantContextError("Tenant queries must run inside tenant_context().")
     return context
@@ -92,10 +96,13 @@ def tenant_context(
     using: str = TENANT_DB_ALIAS,
     statement_timeout_ms: int | None = None,
 ) -> Iterator[TenantContext]:
-    """Open a read-only, store-scoped transaction for ``manager_id`` on ``using``."""
+    """Open a read-only, store-scoped transaction for ``manager_id`` on ``using``
+    (``tenant`` on the primary, or a read replica's alias: the context only reads and
+    sets transaction-local settings, which a hot standby allows)."""
     connection = connections[using]
-    if active_context(using) is not None:
-        raise TenantContextError("A tenant context is already open on this connection.")
+    slot = connections[TENANT_DB_ALIAS]
+    if active_context() is not None:
+        raise TenantContextError("A tenant context is already open on this thread.")
     timeout = statement_timeout_ms or settings.ZAVA_QUERY_TIMEOUT_MS
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
@@ -125,11 +132,11 @@ def tenant_context(
             backend_pid=backend_pid,
             statement_timeout_ms=timeout,
         )
-        connection.zava_tenant_context = context
+        slot.zava_tenant_context = context
         try:
             yield context
         finally:
-            connection.zava_tenant_context = None
+            slot.zava_tenant_context = None
             # Read-only work has nothing to commit; rolling back also discards any
             # session-level setting a query may have tried to leave behind.
             transaction.set_rollback(True, using=using)
