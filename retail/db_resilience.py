@@ -82,9 +82,14 @@ def retry_on_connection_loss(work: Callable[[], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+# Read once: replicas come with the process's settings, and without any the hot path
+# pays no settings lookup for them.
+_REPLICAS_CONFIGURED = bool(settings.ZAVA_REPLICA_ALIASES)
+
+
 def tenant_read_alias() -> str:
     """Where this tenant read runs: a read replica the router picks, else the primary."""
-    if not settings.ZAVA_REPLICA_ALIASES:
+    if not _REPLICAS_CONFIGURED:
         return TENANT_DB_ALIAS
     # Tenant SQL reads the retail tables; Store stands for them all.
     return router.db_for_read(Store, tenant_read=TENANT_DB_ALIAS)

@@ -7,7 +7,8 @@ Inside :func:`tenant_context`, the ``tenant`` connection runs one transaction th
 * carrying the manager's identity in ``app.current_rls_user_id`` together with
   ``app.rls_context_proof``, an HMAC that binds the identity to this backend and this
   transaction (see migration 0002). Row-level security trusts only the pair. The
-  key is the current one of :mod:`retail.signing_keys`, which ``rotate_keys`` replaces.
+  key is the current one of :mod:`retail.signing_keys`, which ``rotate_keys`` replaces
+  (on a read replica, the current one the replica has: :mod:`retail.replicas`).
 
 Every setting is transaction-local (``set_config(..., true)``) and the transaction
 always rolls back, so nothing survives on the pooled connection. No identity means
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from retail.replicas import replica_signing_key
 from retail.signing_keys import current_key
 
 TENANT_DB_ALIAS = "tenant"
@@ -89,6 +91,14 @@ def require_context() -> TenantContext:
     return context
 
 
+def _signing_key(using: str) -> bytes:
+    """The current key of the primary, or on a read replica the one the replica showed
+    last, which it is sure to accept even while it lags behind a rotation."""
+    if using != TENANT_DB_ALIAS and using in settings.ZAVA_REPLICA_ALIASES:
+        return replica_signing_key(using)
+    return current_key(using)
+
+
 @contextmanager
 def tenant_context(
     manager_id: UUID | None,
@@ -113,7 +123,7 @@ def tenant_context(
             if manager_id is not None:
                 identity = str(manager_id)
                 proof = sign_identity(
-                    current_key(using), manager_id, backend_pid, transaction_start
+                    _signing_key(using), manager_id, backend_pid, transaction_start
                 )
             cursor.execute(
                 _ENTER_SQL,
