@@ -163,7 +163,7 @@ def _on_replica(session: SharedSession) -> bool:
 
 
 def test_tool_calls_run_on_the_replica_as_the_tenant_with_their_own_stores(
-    replica_server, seattle, tokens, django_db_blocker
+    replica_server, seattle, tokens
 ):
     answer = _server(seattle)
     assert answer["in_recovery"] is True  # a hot standby served the tenant context
@@ -224,7 +224,7 @@ def test_calls_continue_on_the_primary_while_the_replica_is_down_and_go_back(
         replica.stop()
         stopped_at = len(served)
         _wait_for(lambda: served[stopped_at:].count(False) >= 20, "calls on the primary")
-        assert _replica_report(replica_server)["state"] == "down"
+        _wait_for(lambda: _replica_report(replica_server)["state"] == "down", "a down replica")
 
         replica.start()
         restarted_at = len(served)
