@@ -1,6 +1,7 @@
-"""Read replicas, for real: a streaming replica of the suite's embedded server, made with
-PostgreSQL's own pg_basebackup and started with pg_ctl on its own socket directory and
-port, and gunicorn configured with it through DATABASE_REPLICA_URLS.
+"""Read replicas, for real (the ``slow`` tests): a streaming replica of the suite's
+embedded server, made with PostgreSQL's own pg_basebackup and started with pg_ctl on
+its own socket directory and port, and gunicorn configured with it through
+DATABASE_REPLICA_URLS.
 
 Tool calls over MCP (the official client) must run on the replica, checked from inside
 the tenant context (``pg_is_in_recovery()`` through a test-only tool, which also shows
@@ -28,13 +29,13 @@ import pytest
 from django.conf import settings
 from django.db import connections, transaction
 
+from retail.db_resilience import tenant_read_alias
 from retail.models import ToolCall
 from retail.replicas import ReplicaRouter, estimate_lag
+from retail.tenancy import TENANT_DB_ALIAS
 from tests.conftest import LiveServer, gunicorn_server, server_environment
 from tests.identities import PUGET_SOUND, SEATTLE, store_ids
 from tests.mcp_client import SharedSession, tool_json
-
-pytestmark = pytest.mark.slow  # makes, stops and restarts a PostgreSQL server
 
 REPLICA_PORT = 5433
 METRICS_TOKEN = "replica-test-metrics"
@@ -162,6 +163,7 @@ def _on_replica(session: SharedSession) -> bool:
     return _server(session)["in_recovery"]
 
 
+@pytest.mark.slow
 def test_tool_calls_run_on_the_replica_as_the_tenant_with_their_own_stores(
     replica_server, seattle, tokens
 ):
@@ -180,6 +182,7 @@ def test_tool_calls_run_on_the_replica_as_the_tenant_with_their_own_stores(
     assert [row[0] for row in stores] == list(store_ids(PUGET_SOUND))
 
 
+@pytest.mark.slow
 def test_audit_rows_of_calls_on_the_replica_land_on_the_primary(seattle, django_db_blocker):
     with django_db_blocker.unblock():
         before = ToolCall.objects.filter(tool="database_server").count()
@@ -187,6 +190,7 @@ def test_audit_rows_of_calls_on_the_replica_land_on_the_primary(seattle, django_
         assert ToolCall.objects.filter(tool="database_server").count() == before + 1
 
 
+@pytest.mark.slow
 def test_health_and_metrics_report_the_replica(replica_server, seattle):
     report = _replica_report(replica_server)
     assert report["state"] == "streaming"
@@ -202,6 +206,7 @@ def test_health_and_metrics_report_the_replica(replica_server, seattle):
     assert 'zava_db_replica_lag_seconds{alias="replica_1"}' in metrics
 
 
+@pytest.mark.slow
 def test_calls_continue_on_the_primary_while_the_replica_is_down_and_go_back(
     replica, replica_server, seattle
 ):
@@ -236,6 +241,7 @@ def test_calls_continue_on_the_primary_while_the_replica_is_down_and_go_back(
     assert True in served[:stopped_at] and False in served[stopped_at:restarted_at]
 
 
+@pytest.mark.slow
 def test_a_lagging_replica_labels_its_answers_with_its_own_data_version(
     replica, replica_server, seattle, django_db_blocker
 ):
@@ -277,7 +283,7 @@ def test_a_lagging_replica_labels_its_answers_with_its_own_data_version(
             cursor.execute("UPDATE zava_private.data_version SET version = version + 1")
 
 
-# --- The lag estimate and the router, without servers -----------------------------------
+# --- Without servers: the lag estimate, the router, and no replicas configured ----------
 
 
 def test_lag_is_zero_when_the_replica_has_replayed_the_primarys_latest_position():
@@ -304,3 +310,9 @@ def test_the_router_leaves_orm_reads_and_writes_on_the_primary_and_never_migrate
     assert not hasattr(router, "db_for_write")  # writes: the primary, always
     assert router.allow_migrate("replica_1", "retail") is False
     assert router.allow_migrate("default", "retail") is None
+
+
+def test_without_replicas_no_router_is_installed_and_tenant_reads_stay_on_the_primary():
+    assert settings.ZAVA_REPLICA_ALIASES == []
+    assert settings.DATABASE_ROUTERS == []
+    assert tenant_read_alias() == TENANT_DB_ALIAS
