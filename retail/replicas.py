@@ -111,6 +111,7 @@ class _Monitor:
         self.keys: dict[str, bytes] = {}
         self._samples: deque[tuple[float, int]] = deque(maxlen=PRIMARY_SAMPLES)
         self._connections: dict[str, psycopg.Connection] = {}
+        self._error = ""  # why the last query failed, for the log
         self._lock = threading.Lock()  # one check at a time
         self._state_lock = threading.Lock()  # checks and failing reads both set states
         self._thread = threading.Thread(target=self._run, name="zava-replica-monitor", daemon=True)
@@ -136,6 +137,8 @@ class _Monitor:
     def _check_replica(self, alias: str) -> ReplicaState:
         row = self._query(alias, _REPLICA_SQL)
         if row is None:
+            if self.states[alias].state != DOWN:
+                logger.warning("read replica %s does not answer: %s", alias, self._error)
             return ReplicaState(alias, DOWN)
         in_recovery, replay_lsn, replay_age, key = row
         if not in_recovery or replay_lsn is None:
@@ -175,7 +178,7 @@ class _Monitor:
                 self._connections[alias] = connection
             return connection.execute(sql).fetchone()
         except psycopg.Error as exc:
-            logger.debug("replica check of %s failed: %s", alias, exc)
+            self._error = str(exc).strip()
             stale = self._connections.pop(alias, None)
             if stale is not None:
                 stale.close()
