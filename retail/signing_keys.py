@@ -23,8 +23,6 @@ from datetime import datetime
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from retail.replicas import replica_signing_key
-
 KEY_BYTES = 32
 
 _lock = threading.Lock()
@@ -60,11 +58,8 @@ def current_key(alias: str) -> bytes:
     """The key that signs new tenant contexts on ``alias``'s database, read as the owner.
 
     Cached per process for ``ZAVA_SIGNING_KEY_REFRESH_SECONDS``, so the hot path reads
-    the table at most once per interval. On a read replica, the key the replica itself
-    showed last, which it is sure to accept even while it lags behind a rotation.
+    the table at most once per interval.
     """
-    if alias in settings.ZAVA_REPLICA_ALIASES:
-        return replica_signing_key(alias)
     database = connections[alias].settings_dict["NAME"]
     cached = _cache.get(database)
     now = time.monotonic()
