@@ -21,15 +21,21 @@ from uuid import UUID
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, connections, router
+from psycopg.errors import SerializationFailure
 from psycopg_pool import PoolTimeout
 
-from retail.errors import ServiceUnavailable
+from retail.errors import DatabaseFailure, ServiceUnavailable, ZavaError
+from retail.models import Store
+from retail.replicas import replica_failed
 from retail.tenancy import TENANT_DB_ALIAS, tenant_context
 from retail.tenant_queries import ConnectionLost, database_error
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# SQLSTATE of a standby query cancelled because WAL replay needed what it read.
+RECOVERY_CONFLICT = SerializationFailure.sqlstate
 
 
 class DatabaseDown(ServiceUnavailable):
@@ -76,15 +82,52 @@ def retry_on_connection_loss(work: Callable[[], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def in_tenant_context(manager_id: UUID, work: Callable[[], T]) -> T:
-    """``work()`` in a tenant context of its own for ``manager_id``, opened again on a
-    fresh connection if the connection is lost (tenant work only reads).
+# Read once: replicas come with the process's settings, and without any the hot path
+# pays no settings lookup for them.
+_REPLICAS_CONFIGURED = bool(settings.ZAVA_REPLICA_ALIASES)
 
-    A connection still lost after the last attempt is :class:`ConnectionLost`; no
-    connection at all is :class:`DatabaseDown`.
+
+def tenant_read_alias() -> str:
+    """Where this tenant read runs: a read replica the router picks, else the primary."""
+    if not _REPLICAS_CONFIGURED:
+        return TENANT_DB_ALIAS
+    # Tenant SQL reads the retail tables; Store stands for them all.
+    return router.db_for_read(Store, tenant_read=TENANT_DB_ALIAS)
+
+
+def replica_gone(exc: BaseException) -> bool:
+    """True when a read failed because of its replica (down, restarting, or a query
+    cancelled by a conflict with WAL replay): the primary can answer it instead."""
+    if database_down(exc) or connection_lost(exc):
+        return True
+    if isinstance(exc, DatabaseFailure):
+        return exc.reason == RECOVERY_CONFLICT
+    return isinstance(exc, DatabaseError) and isinstance(exc.__cause__, SerializationFailure)
+
+
+def in_tenant_context(manager_id: UUID, work: Callable[[], T]) -> T:
+    """``work()`` in a tenant context of its own for ``manager_id``, on a read replica
+    when one is usable, opened again on a fresh connection if the connection is lost
+    (tenant work only reads).
+
+    A read whose replica fails runs again on the primary at once, and the replica is
+    skipped until its monitor finds it usable again. A connection still lost after the
+    last attempt is :class:`ConnectionLost`; no connection at all is :class:`DatabaseDown`.
     """
 
     def attempt() -> T:
+        alias = tenant_read_alias()
+        if alias != TENANT_DB_ALIAS:
+            try:
+                with tenant_context(manager_id, using=alias):
+                    return work()
+            except (DatabaseError, InterfaceError, ZavaError) as exc:
+                if not replica_gone(exc):
+                    raise
+                logger.warning("read replica %s failed (%s); reading from the primary",
+                               alias, type(exc).__name__)  # fmt: skip
+                replica_failed(alias)
+                connections[alias].close_if_unusable_or_obsolete()
         with tenant_context(manager_id):
             return work()
 

@@ -12,11 +12,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from retail.models.retail_schema import RLS_TABLES
+from retail.replicas import replica_states
 from retail.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
@@ -163,6 +165,15 @@ READINESS_PROBES: tuple[Callable[[], ProbeResult], ...] = (
     probe_row_level_security,
     probe_embeddings,
 )
+
+
+def replica_report() -> dict[str, dict[str, Any]]:
+    """Each read replica's state and lag, as the process's replica monitor last saw
+    them. Not a probe: while no replica is usable, reads go to the primary."""
+    return {
+        state.alias: {"state": state.state, "lag_seconds": state.lag_seconds}
+        for state in replica_states()
+    }
 
 
 def readiness() -> list[ProbeResult]:

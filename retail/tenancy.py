@@ -7,7 +7,8 @@ Inside :func:`tenant_context`, the ``tenant`` connection runs one transaction th
 * carrying the manager's identity in ``app.current_rls_user_id`` together with
   ``app.rls_context_proof``, an HMAC that binds the identity to this backend and this
   transaction (see migration 0002). Row-level security trusts only the pair. The
-  key is the current one of :mod:`retail.signing_keys`, which ``rotate_keys`` replaces.
+  key is the current one of :mod:`retail.signing_keys`, which ``rotate_keys`` replaces
+  (on a read replica, the current one the replica has: :mod:`retail.replicas`).
 
 Every setting is transaction-local (``set_config(..., true)``) and the transaction
 always rolls back, so nothing survives on the pooled connection. No identity means
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from retail.replicas import replica_signing_key
 from retail.signing_keys import current_key
 
 TENANT_DB_ALIAS = "tenant"
@@ -78,16 +80,28 @@ def sign_identity(key: bytes, manager_id: UUID, backend_pid: int, transaction_st
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def active_context(alias: str = TENANT_DB_ALIAS) -> TenantContext | None:
-    """The context open on this thread's connection, if any."""
-    return getattr(connections[alias], "zava_tenant_context", None)
+def active_context() -> TenantContext | None:
+    """The context open on this thread, if any (on the primary or on a read replica).
+
+    It is kept on the thread's ``tenant`` connection object whichever alias it runs
+    on, so finding it costs the same with or without replicas.
+    """
+    return getattr(connections[TENANT_DB_ALIAS], "zava_tenant_context", None)
 
 
-def require_context(alias: str = TENANT_DB_ALIAS) -> TenantContext:
-    context = active_context(alias)
+def require_context() -> TenantContext:
+    context = active_context()
     if context is None:
         raise TenantContextError("Tenant queries must run inside tenant_context().")
     return context
+
+
+def _signing_key(using: str) -> bytes:
+    """The current key of the primary, or on a read replica the one the replica showed
+    last, which it is sure to accept even while it lags behind a rotation."""
+    if using != TENANT_DB_ALIAS and using in settings.ZAVA_REPLICA_ALIASES:
+        return replica_signing_key(using)
+    return current_key(using)
 
 
 @contextmanager
@@ -97,10 +111,13 @@ def tenant_context(
     using: str = TENANT_DB_ALIAS,
     statement_timeout_ms: int | None = None,
 ) -> Iterator[TenantContext]:
-    """Open a read-only, store-scoped transaction for ``manager_id`` on ``using``."""
+    """Open a read-only, store-scoped transaction for ``manager_id`` on ``using``
+    (``tenant`` on the primary, or a read replica's alias: the context only reads and
+    sets transaction-local settings, which a hot standby allows)."""
     connection = connections[using]
-    if active_context(using) is not None:
-        raise TenantContextError("A tenant context is already open on this connection.")
+    slot = connections[TENANT_DB_ALIAS]
+    if active_context() is not None:
+        raise TenantContextError("A tenant context is already open on this thread.")
     timeout = statement_timeout_ms or settings.ZAVA_QUERY_TIMEOUT_MS
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
@@ -112,7 +129,7 @@ def tenant_context(
             if manager_id is not None:
                 identity = str(manager_id)
                 proof = sign_identity(
-                    current_key(using), manager_id, backend_pid, transaction_start
+                    _signing_key(using), manager_id, backend_pid, transaction_start
                 )
             cursor.execute(
                 _ENTER_SQL,
@@ -131,11 +148,11 @@ def tenant_context(
             backend_pid=backend_pid,
             statement_timeout_ms=timeout,
         )
-        connection.zava_tenant_context = context
+        slot.zava_tenant_context = context
         try:
             yield context
         finally:
-            connection.zava_tenant_context = None
+            slot.zava_tenant_context = None
             # Read-only work has nothing to commit; rolling back also discards any
             # session-level setting a query may have tried to leave behind.
             transaction.set_rollback(True, using=using)

@@ -2,8 +2,10 @@
 
 ``/health/live``: the process answers (no database), so a stuck database never gets
 the process restarted. ``/health/ready``: this process can serve tool calls; 503
-otherwise, naming the failing check. Answers say which check failed and nothing
-else: no hosts, roles, versions or exception text.
+otherwise, naming the failing check. With read replicas, it also reports each one's
+state and lag (a replica that is down does not make the process unready: reads
+go to the primary). Answers say which check failed and nothing else: no hosts,
+roles, versions or exception text.
 
 Readiness is computed at most once a second per process, so a flood of probes costs
 the database no more than one probe a second.
@@ -19,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from retail.readiness import ProbeResult, readiness
+from retail.readiness import ProbeResult, readiness, replica_report
 
 CACHE_SECONDS = 1.0
 
@@ -61,4 +63,7 @@ def ready(request: HttpRequest) -> JsonResponse:
     body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
     if failing:
         body["failing"] = failing
+    replicas = replica_report()
+    if replicas:
+        body["replicas"] = replicas
     return JsonResponse(body, status=200 if ok else 503)

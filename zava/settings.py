@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import environ
 
@@ -172,6 +173,26 @@ DATABASES = {
         "OPTIONS": {**_default_db["OPTIONS"]},
     },
 }
+# Read replicas (PostgreSQL streaming replicas of the primary): one alias each,
+# replica_1, replica_2, ..., logging in as the gateway role like ``tenant``. A URL gives
+# the replica's host, port and options (postgres://replica1.example:5432); database
+# name, roles and passwords are the primary's, which a physical replica carries.
+# retail/replicas.py routes tenant reads to them and skips one that is down or lags.
+ZAVA_REPLICA_ALIASES: list[str] = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    # With a path (any: the name is the primary's), django-environ quotes a host once.
+    _parts = urlsplit(_url)
+    _replica = environ.Env.db_url_config(_parts._replace(path=_parts.path or "/").geturl())
+    ZAVA_REPLICA_ALIASES.append(f"replica_{_number}")
+    DATABASES[f"replica_{_number}"] = {
+        **DATABASES["tenant"],
+        "HOST": unquote(_replica["HOST"]),  # a socket directory may come %2F-quoted
+        "PORT": str(_replica["PORT"] or ""),
+        "OPTIONS": {**DATABASES["tenant"]["OPTIONS"], **_replica.get("OPTIONS", {})},
+        "TEST": {"MIRROR": "tenant"},  # never a test database of its own
+    }
+DATABASE_ROUTERS = ["retail.replicas.ReplicaRouter"] if ZAVA_REPLICA_ALIASES else []
+ZAVA_REPLICA_MAX_LAG_SECONDS = env.float("ZAVA_REPLICA_MAX_LAG_SECONDS", default=30.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Rate limits and cached answers, shared by every worker and host: by default Django's

@@ -31,7 +31,12 @@ VOLATILE = re.compile(
 
 
 def scope_key() -> str:
-    """Identity, visible stores and data version of the open tenant context."""
+    """Identity, visible stores and data version of the open tenant context.
+
+    The version is read where the data is (a read replica, when the context runs on
+    one) and before it: a replica that lags behind a re-seed labels its answers with
+    the version it has, never with the newer one of the primary.
+    """
     context = require_context()
     connection = context.connection
     memo = getattr(connection, "zava_cache_scope", None)

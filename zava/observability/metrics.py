@@ -37,6 +37,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from retail.replicas import REPLICA_STATES, lag_for_metrics, replica_states
 from zava.credentials import bearer_credential
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -104,6 +105,19 @@ POOL_GAUGES = {
     key: Gauge(f"zava_db_pool_{key}", doc, ["alias"], multiprocess_mode="livesum")
     for key, doc in POOL_STATS.items()
 }
+# Read replicas as the scraped worker's monitor last saw them (retail/replicas.py).
+REPLICA_STATE = Gauge(
+    "zava_db_replica_state",
+    "1 for each read replica's current state (streaming: it serves tenant reads).",
+    ["alias", "state"],
+    multiprocess_mode="livemostrecent",
+)
+REPLICA_LAG = Gauge(
+    "zava_db_replica_lag_seconds",
+    "Upper bound of how far a read replica is behind the primary (NaN: unknown).",
+    ["alias"],
+    multiprocess_mode="livemostrecent",
+)
 POOL_ALIASES = ("default", "tenant")
 # Refreshing after every request would cost more than it tells.
 POOL_REFRESH_SECONDS = 1.0
@@ -113,7 +127,7 @@ _pool_refreshed_at = 0.0
 
 def _open_pools() -> Iterator[tuple[str, Any]]:
     """The psycopg pools this process has opened; none is opened just to report it."""
-    for alias in POOL_ALIASES:
+    for alias in (*POOL_ALIASES, *settings.ZAVA_REPLICA_ALIASES):
         pools = getattr(type(connections[alias]), "_connection_pools", {})
         pool = pools.get(alias)
         if pool is not None:
@@ -147,9 +161,18 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
+def refresh_replica_gauges() -> None:
+    """Each read replica's state and lag, from this process's replica monitor."""
+    for state in replica_states():
+        for name in REPLICA_STATES:
+            REPLICA_STATE.labels(alias=state.alias, state=name).set(int(state.state == name))
+        REPLICA_LAG.labels(alias=state.alias).set(lag_for_metrics(state))
+
+
 def exposition() -> bytes:
     """All metrics in Prometheus text format, summed over workers when there are several."""
     refresh_pool_gauges()
+    refresh_replica_gauges()
     if multiprocess_mode():
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

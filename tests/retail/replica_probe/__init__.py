@@ -1,0 +1,1 @@
+"""Test only: a tool that tells which server answered a tenant read (test_replicas.py)."""
