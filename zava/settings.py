@@ -195,10 +195,11 @@ DATABASE_ROUTERS = ["retail.replicas.ReplicaRouter"] if ZAVA_REPLICA_ALIASES els
 ZAVA_REPLICA_MAX_LAG_SECONDS = env.float("ZAVA_REPLICA_MAX_LAG_SECONDS", default=30.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rate limits and cached answers, shared by every worker and host: by default Django's
-# database cache (the zava_cache table, created by migration 0007, readable by the
-# owner role only); CACHE_URL=redis://host:6379/0 for Redis, which is faster and counts
-# atomically. bench/cache_backends.py measured the database against files under var/.
+# Cached answers, shared by every worker and host: by default Django's database cache
+# (the zava_cache table, created by migration 0007, readable by the owner role only);
+# CACHE_URL=redis://host:6379/0 for Redis. Rate limits count in the same place, except
+# that with the database cache they use their own one-statement counters
+# (retail/request_counters.py).
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://zava_cache")}
 if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
     CACHES["default"].setdefault("OPTIONS", {}).setdefault(
