@@ -40,7 +40,7 @@ from mcp_tools.invocation import ToolAnswer, invoke
 from mcp_tools.middleware import database_unavailable
 from mcp_tools.request_audit import AUDITED_METHODS
 from retail.db_resilience import DatabaseDown
-from retail.errors import InvalidInput
+from retail.errors import ErrorCode, InvalidInput, ZavaError
 from retail.models import Outcome
 
 logger = logging.getLogger("zava.mcp")
@@ -204,20 +204,28 @@ def _handler_answer(request_id: str | int, parsed: Any, handler: Any) -> tuple[H
     """The SDK handler's answer, and the error code it amounts to ("" for success)."""
     try:
         outcome = async_to_sync(handler)(parsed)
-    except FastMCPError as exc:  # a resource that failed to read: our messages are safe
-        if sdk_adapter.original_error(exc, DatabaseDown) is not None:
-            return database_unavailable(), "unavailable"
-        return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500]), "internal_error"
-    except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments
-        unknown = isinstance(parsed, types.ReadResourceRequest)
-        code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
-        return _error(request_id, code, str(exc)[:500]), "validation_error"
-    except Exception:
-        logger.exception("MCP handler for %s failed", parsed.method)
-        return _error(request_id, types.INTERNAL_ERROR, "Internal error."), "internal_error"
+    except Exception as exc:
+        return _handler_error(request_id, parsed, exc)
     if isinstance(outcome, types.ErrorData):
         return _error(request_id, outcome.code, outcome.message), "internal_error"
     return _result(request_id, outcome.root), ""
+
+
+def _handler_error(request_id: str | int, parsed: Any, exc: Exception) -> tuple[HttpResponse, str]:
+    """A failed handler's answer: 503 when the database is down, else a JSON-RPC error."""
+    if sdk_adapter.original_error(exc, DatabaseDown) is not None:
+        return database_unavailable(), "unavailable"
+    if isinstance(exc, ZavaError):  # a completion's read: typed, client-safe messages
+        code = types.INVALID_PARAMS if exc.code == ErrorCode.VALIDATION else types.INTERNAL_ERROR
+        return _error(request_id, code, exc.message[:500]), str(exc.code)
+    if isinstance(exc, FastMCPError):  # a resource that failed to read: our messages are safe
+        return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500]), "internal_error"
+    if isinstance(exc, ValueError):  # FastMCP's refusals: unknown URI or prompt, bad arguments
+        unknown = isinstance(parsed, types.ReadResourceRequest)
+        code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
+        return _error(request_id, code, str(exc)[:500]), "validation_error"
+    logger.error("MCP handler for %s failed", parsed.method, exc_info=exc)
+    return _error(request_id, types.INTERNAL_ERROR, "Internal error."), "internal_error"
 
 
 def _audited_handler_answer(request_id: str | int, parsed: Any, handler: Any) -> HttpResponse:

@@ -8,8 +8,10 @@ module reaches into them, and nothing else in the project does:
 
 * ``FastMCP._tool_manager`` (``get_tool``, ``list_tools``) and the SDK ``Tool``'s
   ``fn_metadata`` (``arg_model``, ``pre_parse_json``);
-* ``FastMCP._resource_manager.list_resources`` and ``FastMCP._prompt_manager.get_prompt``,
-  to tell a registered name from one a client made up (the audit stores only those);
+* ``FastMCP._resource_manager.list_resources`` and ``list_templates`` (a template's
+  ``uri_template`` and ``matches``) and ``FastMCP._prompt_manager.get_prompt`` (a
+  prompt's ``arguments``), to tell a registered name from one a client made up (the
+  audit stores only those) and which arguments a completion may be asked for;
 * ``mcp_server.djangomcp._ToolsetMethodCaller`` (``class_``, ``method_name``), what
   django-mcp-server registers in place of each ``MCPToolset`` method;
 * ``FastMCP._mcp_server`` (the low-level ``Server``: ``version``, ``instructions``,
@@ -24,6 +26,7 @@ an upgrade that changes them is caught before a request meets it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, TypeVar
@@ -59,6 +62,38 @@ def registered_resource_uris() -> set[str]:
 
 def prompt_exists(name: str) -> bool:
     return mcp_server._prompt_manager.get_prompt(name) is not None
+
+
+def prompt_argument_names(name: str) -> list[str]:
+    """The argument names of a registered prompt; empty for an unknown one."""
+    prompt = mcp_server._prompt_manager.get_prompt(name)
+    return [argument.name for argument in (prompt.arguments or [])] if prompt else []
+
+
+def registered_resource_templates() -> set[str]:
+    return {template.uri_template for template in mcp_server._resource_manager.list_templates()}
+
+
+def resource_exists(uri: str) -> bool:
+    """Whether ``uri`` is a registered resource or matches a registered template."""
+    if uri in registered_resource_uris():
+        return True
+    return any(t.matches(uri) for t in mcp_server._resource_manager.list_templates())
+
+
+Completer = Callable[
+    [
+        types.PromptReference | types.ResourceTemplateReference,
+        types.CompletionArgument,
+        types.CompletionContext | None,
+    ],
+    Awaitable[types.Completion],
+]
+
+
+def set_completion_handler(complete: Completer) -> None:
+    """Answer ``completion/complete`` with ``complete`` (and so advertise completions)."""
+    mcp_server.completion()(complete)
 
 
 def validated_arguments(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +152,7 @@ def problems() -> list[str]:
             found.append(f"FastMCP._tool_manager.{method}() is gone")
     for owner, method in (
         ("_resource_manager", "list_resources"),
+        ("_resource_manager", "list_templates"),
         ("_prompt_manager", "get_prompt"),
     ):
         if not callable(getattr(getattr(mcp_server, owner, None), method, None)):
@@ -131,6 +167,11 @@ def problems() -> list[str]:
             found.append(f"FastMCP._mcp_server.{attribute} is gone")
     if types.ReadResourceRequest not in getattr(lowlevel, "request_handlers", {}):
         found.append("FastMCP no longer registers a resources/read handler")
+    if not callable(getattr(mcp_server, "completion", None)):
+        found.append("FastMCP.completion() is gone")
+    for template in mcp_server._resource_manager.list_templates() if not found else ():
+        if not (hasattr(template, "uri_template") and callable(getattr(template, "matches", None))):
+            found.append("ResourceTemplate lost uri_template or matches()")
     for tool in registered_tools() if not found else ():
         caller = tool.fn
         if not isinstance(caller, _ToolsetMethodCaller):

@@ -24,7 +24,7 @@ from mcp import types
 from mcp.server.fastmcp import FastMCP
 from mcp.server.models import InitializationOptions
 
-from mcp_tools import sdk_adapter
+from mcp_tools import completions, sdk_adapter
 from mcp_tools.invocation import ToolAnswer, invoke
 
 SERVER_VERSION = "0.1.0"
@@ -134,6 +134,7 @@ def configure() -> None:
         registered.title = registered.name.replace("_", " ").capitalize()
         registered.annotations = method.zava_annotations
     sdk_adapter.set_server_info(version=SERVER_VERSION, instructions=INSTRUCTIONS)
+    completions.register()
 
 
 def initialization_options() -> InitializationOptions:
