@@ -21,7 +21,7 @@ import logging
 import re
 import time
 import typing
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -35,9 +35,10 @@ from mcp.server.fastmcp.exceptions import FastMCPError
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from mcp_tools import request_audit, sdk_adapter, server
+from mcp_tools import icons, request_audit, sdk_adapter, server
 from mcp_tools.invocation import ToolAnswer, invoke
 from mcp_tools.middleware import database_unavailable
+from mcp_tools.protected_resource import public_origin
 from mcp_tools.request_audit import AUDITED_METHODS
 from retail.db_resilience import DatabaseDown
 from retail.errors import ErrorCode, InvalidInput, ZavaError
@@ -47,6 +48,7 @@ logger = logging.getLogger("zava.mcp")
 
 JSON = "application/json"
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
 RESOURCE_NOT_FOUND = -32002  # the MCP spec's code for resources/read of an unknown URI
 # The SDK's own request and notification models, keyed by method name.
 REQUEST_TYPES: dict[str, type] = {
@@ -89,6 +91,16 @@ def _error(
     )
 
 
+def _unsupported_version(message: dict[str, Any], version: str) -> HttpResponse:
+    """400, as the spec asks, with a JSON-RPC error naming the versions spoken here."""
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        request_id = None
+    supported = ", ".join(SUPPORTED_PROTOCOL_VERSIONS)
+    text = f"Unsupported MCP-Protocol-Version {version[:32]!r}; supported versions: {supported}."
+    return _error(request_id, types.INVALID_REQUEST, text, status=400)
+
+
 def _accepted() -> HttpResponse:
     return HttpResponse(status=202, headers={"Content-Length": "0"})
 
@@ -98,9 +110,9 @@ def _accepts_json(accept: str) -> bool:
     return bool(media_types & {JSON, "application/*", "*/*"})
 
 
-@cache
-def _tools_list_result() -> types.ListToolsResult:
-    return types.ListToolsResult(tools=server.tool_list())
+@lru_cache(maxsize=16)  # one per origin the server answers to (ALLOWED_HOSTS)
+def _tools_list_result(origin: str) -> types.Result:
+    return icons.with_icons(types.ListToolsResult(tools=server.tool_list()), origin)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -127,7 +139,17 @@ class McpEndpointView(View):
             return _error(None, types.INVALID_REQUEST, "Batches are not supported.", status=400)
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
             return _error(None, types.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.", status=400)
+        if message.get("method") == "initialize":
+            return self._answer(request, message)  # the version is negotiated in the body
+        version = request.headers.get(PROTOCOL_VERSION_HEADER, types.DEFAULT_NEGOTIATED_VERSION)
+        if version not in SUPPORTED_PROTOCOL_VERSIONS:
+            return _unsupported_version(message, version)
+        response = self._answer(request, message)
+        response[PROTOCOL_VERSION_HEADER] = version
+        return response
 
+    def _answer(self, request: HttpRequest, message: dict[str, Any]) -> HttpResponse:
+        """The answer to one JSON-RPC message whose envelope and version were accepted."""
         method = message.get("method")
         if method is None:
             if "id" in message and ("result" in message or "error" in message):
@@ -170,14 +192,6 @@ class McpEndpointView(View):
             return _error(
                 None, types.INVALID_REQUEST, "Content-Type must be application/json.", status=415
             )
-        version = request.headers.get("MCP-Protocol-Version")
-        if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
-            return _error(
-                None,
-                types.INVALID_REQUEST,
-                f"Unsupported MCP-Protocol-Version: {version[:32]}",
-                status=400,
-            )
         return None
 
     def _dispatch(self, request: HttpRequest, request_id: str | int, parsed: Any) -> HttpResponse:
@@ -189,26 +203,34 @@ class McpEndpointView(View):
         if isinstance(parsed, types.PingRequest):
             return _result(request_id, types.EmptyResult())
         if isinstance(parsed, types.InitializeRequest):
-            return _result(request_id, _initialize(parsed.params))
+            result = _initialize(parsed.params, public_origin(request))
+            response = _result(request_id, result)
+            response[PROTOCOL_VERSION_HEADER] = result.protocolVersion
+            return response
         if isinstance(parsed, types.ListToolsRequest):
-            return _result(request_id, _tools_list_result())
+            return _result(request_id, _tools_list_result(public_origin(request)))
         handler = sdk_adapter.request_handler(type(parsed))
         if handler is None:
             return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}")
-        if parsed.method not in AUDITED_METHODS:
-            return _handler_answer(request_id, parsed, handler)[0]
+        if parsed.method not in AUDITED_METHODS:  # lists: answered with their icons
+            answer = _handler_answer(request_id, parsed, handler, origin=public_origin(request))
+            return answer[0]
         return _audited_handler_answer(request_id, parsed, handler)
 
 
-def _handler_answer(request_id: str | int, parsed: Any, handler: Any) -> tuple[HttpResponse, str]:
-    """The SDK handler's answer, and the error code it amounts to ("" for success)."""
+def _handler_answer(
+    request_id: str | int, parsed: Any, handler: Any, *, origin: str | None = None
+) -> tuple[HttpResponse, str]:
+    """The SDK handler's answer, and the error code it amounts to ("" for success); a
+    list's items get their icons under ``origin``."""
     try:
         outcome = async_to_sync(handler)(parsed)
     except Exception as exc:
         return _handler_error(request_id, parsed, exc)
     if isinstance(outcome, types.ErrorData):
         return _error(request_id, outcome.code, outcome.message), "internal_error"
-    return _result(request_id, outcome.root), ""
+    result = outcome.root if origin is None else icons.with_icons(outcome.root, origin)
+    return _result(request_id, result), ""
 
 
 def _handler_error(request_id: str | int, parsed: Any, exc: Exception) -> tuple[HttpResponse, str]:
@@ -242,7 +264,7 @@ def _audited_handler_answer(request_id: str | int, parsed: Any, handler: Any) ->
     return response
 
 
-def _initialize(params: types.InitializeRequestParams) -> types.InitializeResult:
+def _initialize(params: types.InitializeRequestParams, origin: str) -> types.InitializeResult:
     options = _initialization_options()
     requested = params.protocolVersion
     return types.InitializeResult(
@@ -250,7 +272,7 @@ def _initialize(params: types.InitializeRequestParams) -> types.InitializeResult
             requested if requested in SUPPORTED_PROTOCOL_VERSIONS else types.LATEST_PROTOCOL_VERSION
         ),
         capabilities=options.capabilities,
-        serverInfo=types.Implementation(name=options.server_name, version=options.server_version),
+        serverInfo=server.server_info(origin),
         instructions=options.instructions,
     )
 

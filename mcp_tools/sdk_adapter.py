@@ -15,7 +15,9 @@ module reaches into them, and nothing else in the project does:
 * ``mcp_server.djangomcp._ToolsetMethodCaller`` (``class_``, ``method_name``), what
   django-mcp-server registers in place of each ``MCPToolset`` method;
 * ``FastMCP._mcp_server`` (the low-level ``Server``: ``version``, ``instructions``,
-  ``request_handlers``, ``create_initialization_options``);
+  ``icons``, ``request_handlers``, ``create_initialization_options``), and the
+  ``icons`` of registered tools, prompts (``_prompt_manager.list_prompts``), resources
+  and templates, for stdio, where FastMCP's own handlers list them;
 * how FastMCP reports a failed resource read: a ``ResourceError`` carrying only the
   text, with the original exception kept as its ``__context__``.
 
@@ -124,6 +126,20 @@ def set_server_info(*, version: str, instructions: str) -> None:
     lowlevel.instructions = instructions
 
 
+def set_icons(icons_of: Callable[[str, str], list[types.Icon]], server: list[types.Icon]) -> None:
+    """Icons on every registered tool, prompt, resource and template, and on the server,
+    for FastMCP's own handlers (over stdio); ``icons_of(kind, name)`` gives each's."""
+    for tool in registered_tools():
+        tool.icons = icons_of("tool", tool.name)
+    for prompt in mcp_server._prompt_manager.list_prompts():
+        prompt.icons = icons_of("prompt", prompt.name)
+    for resource in mcp_server._resource_manager.list_resources():
+        resource.icons = icons_of("resource", resource.name or "")
+    for template in mcp_server._resource_manager.list_templates():
+        template.icons = icons_of("resource", template.name)
+    mcp_server._mcp_server.icons = server
+
+
 def initialization_options() -> InitializationOptions:
     return mcp_server._mcp_server.create_initialization_options(NotificationOptions(), {})
 
@@ -154,6 +170,7 @@ def problems() -> list[str]:
         ("_resource_manager", "list_resources"),
         ("_resource_manager", "list_templates"),
         ("_prompt_manager", "get_prompt"),
+        ("_prompt_manager", "list_prompts"),
     ):
         if not callable(getattr(getattr(mcp_server, owner, None), method, None)):
             found.append(f"FastMCP.{owner}.{method}() is gone")
@@ -162,7 +179,7 @@ def problems() -> list[str]:
         found.append("FastMCP._mcp_server.request_handlers is no longer a dict")
     if not callable(getattr(lowlevel, "create_initialization_options", None)):
         found.append("FastMCP._mcp_server.create_initialization_options() is gone")
-    for attribute in ("version", "instructions"):
+    for attribute in ("version", "instructions", "icons"):
         if not hasattr(lowlevel, attribute):
             found.append(f"FastMCP._mcp_server.{attribute} is gone")
     if types.ReadResourceRequest not in getattr(lowlevel, "request_handlers", {}):
