@@ -5,10 +5,15 @@ thread hops for every request, and answers GET with 406. This view speaks the sa
 protocol directly: it parses the JSON-RPC envelope with the SDK's own types, answers
 ``initialize``, ``ping`` and ``tools/list`` from data built once (no database), and
 runs tools synchronously on the request thread, each in a tenant context of its own
-(:mod:`mcp_tools.invocation`). Other methods (resources, prompts) go to the SDK's
-handlers; a resource read opens its own tenant context the same way, prompts read no
-data. When the database is down, a tool call or resource read answers 503 with
+(:mod:`mcp_tools.invocation`). Other methods (resources, prompts, completions) go to
+the SDK's handlers; a resource read or completion opens its own tenant context the
+same way, prompts read no data. Lists carry each item's icons (:mod:`mcp_tools.icons`).
+When the database is down, a tool call, resource read or completion answers 503 with
 ``Retry-After``.
+
+Every request but ``initialize`` (which negotiates in its body) names its protocol
+version in ``MCP-Protocol-Version``: an unsupported one gets 400, a missing one means
+the spec's default (2025-03-26), and the answer carries the version in effect.
 
 Authentication, the Origin check and rate limiting happen before this view, for
 every POST, in :mod:`mcp_tools.middleware`.

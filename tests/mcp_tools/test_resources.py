@@ -106,13 +106,19 @@ def test_a_schema_resource_is_the_tools_documentation_for_the_caller(session_of)
     assert "Years with orders: 2020" in content.text
 
 
-def test_an_unknown_resource_is_a_json_rpc_error(session_of):
-    async def work(session):
+def _read_error(session: SharedSession, uri: str) -> types.ErrorData:
+    """The JSON-RPC error a read of ``uri`` gets."""
+
+    async def work(client):
         with pytest.raises(McpError) as error:
-            await session.read_resource(AnyUrl("zava://schema/auth_user"))
+            await client.read_resource(AnyUrl(uri))
         return error.value.error
 
-    error = session_of(SEATTLE).run(work)
+    return session.run(work)
+
+
+def test_an_unknown_resource_is_a_json_rpc_error(session_of):
+    error = _read_error(session_of(SEATTLE), "zava://schema/auth_user")
     assert error.code == RESOURCE_NOT_FOUND
     assert "Unknown resource" in error.message
 
@@ -122,12 +128,7 @@ def test_the_catalogue_template_reads_one_types_products_and_names_the_valid_one
     products = json.loads(_read(session_of(SEATTLE), uri).contents[0].text)
     assert products["n"] == len(products["r"]) > 0
 
-    async def unknown(session):
-        with pytest.raises(McpError) as error:
-            await session.read_resource(AnyUrl("zava://catalogue/Garden%20%26%20Outdoor/Saws"))
-        return error.value.error
-
-    error = session_of(SEATTLE).run(unknown)
+    error = _read_error(session_of(SEATTLE), "zava://catalogue/Garden%20%26%20Outdoor/Saws")
     assert error.code == RESOURCE_NOT_FOUND
     assert "Unknown product type 'Saws' in Garden & Outdoor. Valid: " in error.message
     assert "Hoses & Watering" in error.message
