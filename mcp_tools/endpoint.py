@@ -5,10 +5,15 @@ thread hops for every request, and answers GET with 406. This view speaks the sa
 protocol directly: it parses the JSON-RPC envelope with the SDK's own types, answers
 ``initialize``, ``ping`` and ``tools/list`` from data built once (no database), and
 runs tools synchronously on the request thread, each in a tenant context of its own
-(:mod:`mcp_tools.invocation`). Other methods (resources, prompts) go to the SDK's
-handlers; a resource read opens its own tenant context the same way, prompts read no
-data. When the database is down, a tool call or resource read answers 503 with
+(:mod:`mcp_tools.invocation`). Other methods (resources, prompts, completions) go to
+the SDK's handlers; a resource read or completion opens its own tenant context the
+same way, prompts read no data. Lists carry each item's icons (:mod:`mcp_tools.icons`).
+When the database is down, a tool call, resource read or completion answers 503 with
 ``Retry-After``.
+
+Every request but ``initialize`` (which negotiates in its body) names its protocol
+version in ``MCP-Protocol-Version``: an unsupported one gets 400, a missing one means
+the spec's default (2025-03-26), and the answer carries the version in effect.
 
 Authentication, the Origin check and rate limiting happen before this view, for
 every POST, in :mod:`mcp_tools.middleware`.
@@ -21,7 +26,7 @@ import logging
 import re
 import time
 import typing
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -35,18 +40,20 @@ from mcp.server.fastmcp.exceptions import FastMCPError
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from mcp_tools import request_audit, sdk_adapter, server
+from mcp_tools import icons, request_audit, sdk_adapter, server
 from mcp_tools.invocation import ToolAnswer, invoke
 from mcp_tools.middleware import database_unavailable
+from mcp_tools.protected_resource import public_origin
 from mcp_tools.request_audit import AUDITED_METHODS
 from retail.db_resilience import DatabaseDown
-from retail.errors import InvalidInput
+from retail.errors import ErrorCode, InvalidInput, ZavaError
 from retail.models import Outcome
 
 logger = logging.getLogger("zava.mcp")
 
 JSON = "application/json"
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
 RESOURCE_NOT_FOUND = -32002  # the MCP spec's code for resources/read of an unknown URI
 # The SDK's own request and notification models, keyed by method name.
 REQUEST_TYPES: dict[str, type] = {
@@ -89,6 +96,16 @@ def _error(
     )
 
 
+def _unsupported_version(message: dict[str, Any], version: str) -> HttpResponse:
+    """400, as the spec asks, with a JSON-RPC error naming the versions spoken here."""
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        request_id = None
+    supported = ", ".join(SUPPORTED_PROTOCOL_VERSIONS)
+    text = f"Unsupported MCP-Protocol-Version {version[:32]!r}; supported versions: {supported}."
+    return _error(request_id, types.INVALID_REQUEST, text, status=400)
+
+
 def _accepted() -> HttpResponse:
     return HttpResponse(status=202, headers={"Content-Length": "0"})
 
@@ -98,9 +115,9 @@ def _accepts_json(accept: str) -> bool:
     return bool(media_types & {JSON, "application/*", "*/*"})
 
 
-@cache
-def _tools_list_result() -> types.ListToolsResult:
-    return types.ListToolsResult(tools=server.tool_list())
+@lru_cache(maxsize=16)  # one per origin the server answers to (ALLOWED_HOSTS)
+def _tools_list_result(origin: str) -> types.Result:
+    return icons.with_icons(types.ListToolsResult(tools=server.tool_list()), origin)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -127,7 +144,17 @@ class McpEndpointView(View):
             return _error(None, types.INVALID_REQUEST, "Batches are not supported.", status=400)
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
             return _error(None, types.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.", status=400)
+        if message.get("method") == "initialize":
+            return self._answer(request, message)  # the version is negotiated in the body
+        version = request.headers.get(PROTOCOL_VERSION_HEADER, types.DEFAULT_NEGOTIATED_VERSION)
+        if version not in SUPPORTED_PROTOCOL_VERSIONS:
+            return _unsupported_version(message, version)
+        response = self._answer(request, message)
+        response[PROTOCOL_VERSION_HEADER] = version
+        return response
 
+    def _answer(self, request: HttpRequest, message: dict[str, Any]) -> HttpResponse:
+        """The answer to one JSON-RPC message whose envelope and version were accepted."""
         method = message.get("method")
         if method is None:
             if "id" in message and ("result" in message or "error" in message):
@@ -170,14 +197,6 @@ class McpEndpointView(View):
             return _error(
                 None, types.INVALID_REQUEST, "Content-Type must be application/json.", status=415
             )
-        version = request.headers.get("MCP-Protocol-Version")
-        if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
-            return _error(
-                None,
-                types.INVALID_REQUEST,
-                f"Unsupported MCP-Protocol-Version: {version[:32]}",
-                status=400,
-            )
         return None
 
     def _dispatch(self, request: HttpRequest, request_id: str | int, parsed: Any) -> HttpResponse:
@@ -189,35 +208,51 @@ class McpEndpointView(View):
         if isinstance(parsed, types.PingRequest):
             return _result(request_id, types.EmptyResult())
         if isinstance(parsed, types.InitializeRequest):
-            return _result(request_id, _initialize(parsed.params))
+            result = _initialize(parsed.params, public_origin(request))
+            response = _result(request_id, result)
+            response[PROTOCOL_VERSION_HEADER] = result.protocolVersion
+            return response
         if isinstance(parsed, types.ListToolsRequest):
-            return _result(request_id, _tools_list_result())
+            return _result(request_id, _tools_list_result(public_origin(request)))
         handler = sdk_adapter.request_handler(type(parsed))
         if handler is None:
             return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}")
-        if parsed.method not in AUDITED_METHODS:
-            return _handler_answer(request_id, parsed, handler)[0]
+        if parsed.method not in AUDITED_METHODS:  # lists: answered with their icons
+            answer = _handler_answer(request_id, parsed, handler, origin=public_origin(request))
+            return answer[0]
         return _audited_handler_answer(request_id, parsed, handler)
 
 
-def _handler_answer(request_id: str | int, parsed: Any, handler: Any) -> tuple[HttpResponse, str]:
-    """The SDK handler's answer, and the error code it amounts to ("" for success)."""
+def _handler_answer(
+    request_id: str | int, parsed: Any, handler: Any, *, origin: str | None = None
+) -> tuple[HttpResponse, str]:
+    """The SDK handler's answer, and the error code it amounts to ("" for success); a
+    list's items get their icons under ``origin``."""
     try:
         outcome = async_to_sync(handler)(parsed)
-    except FastMCPError as exc:  # a resource that failed to read: our messages are safe
-        if sdk_adapter.original_error(exc, DatabaseDown) is not None:
-            return database_unavailable(), "unavailable"
+    except Exception as exc:
+        return _handler_error(request_id, parsed, exc)
+    if isinstance(outcome, types.ErrorData):
+        return _error(request_id, outcome.code, outcome.message), "internal_error"
+    result = outcome.root if origin is None else icons.with_icons(outcome.root, origin)
+    return _result(request_id, result), ""
+
+
+def _handler_error(request_id: str | int, parsed: Any, exc: Exception) -> tuple[HttpResponse, str]:
+    """A failed handler's answer: 503 when the database is down, else a JSON-RPC error."""
+    if sdk_adapter.original_error(exc, DatabaseDown) is not None:
+        return database_unavailable(), "unavailable"
+    if isinstance(exc, ZavaError):  # a completion's read: typed, client-safe messages
+        code = types.INVALID_PARAMS if exc.code == ErrorCode.VALIDATION else types.INTERNAL_ERROR
+        return _error(request_id, code, exc.message[:500]), str(exc.code)
+    if isinstance(exc, FastMCPError):  # a resource that failed to read: our messages are safe
         return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500]), "internal_error"
-    except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments
+    if isinstance(exc, ValueError):  # FastMCP's refusals: unknown URI or prompt, bad arguments
         unknown = isinstance(parsed, types.ReadResourceRequest)
         code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
         return _error(request_id, code, str(exc)[:500]), "validation_error"
-    except Exception:
-        logger.exception("MCP handler for %s failed", parsed.method)
-        return _error(request_id, types.INTERNAL_ERROR, "Internal error."), "internal_error"
-    if isinstance(outcome, types.ErrorData):
-        return _error(request_id, outcome.code, outcome.message), "internal_error"
-    return _result(request_id, outcome.root), ""
+    logger.error("MCP handler for %s failed", parsed.method, exc_info=exc)
+    return _error(request_id, types.INTERNAL_ERROR, "Internal error."), "internal_error"
 
 
 def _audited_handler_answer(request_id: str | int, parsed: Any, handler: Any) -> HttpResponse:
@@ -234,7 +269,7 @@ def _audited_handler_answer(request_id: str | int, parsed: Any, handler: Any) ->
     return response
 
 
-def _initialize(params: types.InitializeRequestParams) -> types.InitializeResult:
+def _initialize(params: types.InitializeRequestParams, origin: str) -> types.InitializeResult:
     options = _initialization_options()
     requested = params.protocolVersion
     return types.InitializeResult(
@@ -242,7 +277,7 @@ def _initialize(params: types.InitializeRequestParams) -> types.InitializeResult
             requested if requested in SUPPORTED_PROTOCOL_VERSIONS else types.LATEST_PROTOCOL_VERSION
         ),
         capabilities=options.capabilities,
-        serverInfo=types.Implementation(name=options.server_name, version=options.server_version),
+        serverInfo=server.server_info(origin),
         instructions=options.instructions,
     )
 

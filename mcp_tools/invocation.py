@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from asgiref.sync import sync_to_async
 from mcp import types
 
 from mcp_tools.caller import current_caller
@@ -121,6 +122,29 @@ def in_caller_context(work: Callable[[], T]) -> T:
     if caller is None:
         raise NotAuthorized("No authenticated caller.")
     return in_tenant_context(caller.manager_id, work)
+
+
+async def in_caller_context_from_sdk(work: Callable[[], T], *, failure: str) -> T:
+    """``work()`` in the caller's tenant context, awaited from an SDK handler.
+
+    FastMCP runs resource reads and completions on its event-loop thread, which under
+    the endpoint's ``async_to_sync`` is another thread with another connection; this
+    hops back with asgiref's thread-sensitive ``sync_to_async`` (over HTTP the request
+    thread, like a tool; over stdio the command's thread). Typed errors go up as they
+    are (``DatabaseDown``: the endpoint answers 503); anything else is logged and
+    becomes ``failure``, never a stack trace.
+    """
+
+    def guarded() -> T:
+        try:
+            return in_caller_context(work)
+        except ZavaError:
+            raise
+        except Exception:
+            logger.exception("an SDK handler's read failed unexpectedly")
+            raise InternalFailure(failure) from None
+
+    return await sync_to_async(guarded, thread_sensitive=True)()
 
 
 def _record(

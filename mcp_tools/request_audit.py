@@ -49,13 +49,17 @@ def subject(method: str, params: Any) -> tuple[str, dict[str, Any]]:
 
 
 def is_registered(method: str, name: str) -> bool:
-    """Whether ``name`` is a tool, resource or prompt this server registered."""
+    """Whether ``name`` is a tool, resource (or template), or prompt this server registered."""
     if method == "tools/call":
         return sdk_adapter.find_tool(name) is not None
     if method == "resources/read":
-        return name in sdk_adapter.registered_resource_uris()
+        return sdk_adapter.resource_exists(name)
     if method == "prompts/get":
         return sdk_adapter.prompt_exists(name)
+    if method == "completion/complete":  # a prompt's name or a resource template's URI
+        return (
+            sdk_adapter.prompt_exists(name) or name in sdk_adapter.registered_resource_templates()
+        )
     return False
 
 

@@ -1,52 +1,37 @@
-"""MCP resources: each retail table's documentation, and the caller's own stores.
+"""MCP resources: each retail table's documentation, the caller's own stores, and the
+products of one catalogue category and type (a resource template).
 
-Both depend on who asks (the documentation lists the caller's store names), so they
+All depend on who asks (the documentation lists the caller's store names), so they
 are read inside a tenant context of their own for the caller
-(:func:`~mcp_tools.invocation.in_caller_context`, which also runs the read again on a
-fresh connection if the connection is lost). FastMCP calls a synchronous resource
-function on its event-loop thread, which under the endpoint's ``async_to_sync`` is
-another thread with another connection. So each resource here is async and hops
-back with asgiref's thread-sensitive ``sync_to_async``: over HTTP that runs on the
-request thread, like a tool; over stdio, on the command's thread.
+(:func:`~mcp_tools.invocation.in_caller_context_from_sdk`, which also runs the read
+again on a fresh connection if the connection is lost, on the request thread).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
+from urllib.parse import unquote
 
-from asgiref.sync import sync_to_async
 from mcp_server import mcp_server
 
 from mcp_tools.formatting import dumps
-from mcp_tools.invocation import in_caller_context
-from retail.errors import InternalFailure, ZavaError
+from mcp_tools.invocation import in_caller_context_from_sdk
 from retail.services.analytics.scope import visible_stores
+from retail.services.catalogue import products_of_type
 from retail.services.table_docs import TABLES, VALID_TABLE_NAMES, describe_tables
-
-logger = logging.getLogger("zava.mcp")
 
 SCHEMA_URI = "zava://schema/{table}"
 MY_STORES_URI = "zava://stores/mine"
+CATALOGUE_URI = "zava://catalogue/{category}/{product_type}"
+READ_FAILED = "The resource could not be read; the incident has been logged."
 
 
 def tenant_resource(read: Callable[[], str]) -> Callable[[], Awaitable[str]]:
     """``read`` as an async resource function that runs in the caller's tenant context."""
 
-    def guarded() -> str:
-        try:
-            return in_caller_context(read)
-        except ZavaError:
-            raise  # typed, client-safe messages (DatabaseDown: the endpoint answers 503)
-        except Exception:
-            logger.exception("resource read failed unexpectedly")
-            raise InternalFailure(
-                "The resource could not be read; the incident has been logged."
-            ) from None
-
     async def hop() -> str:
-        return await sync_to_async(guarded, thread_sensitive=True)()
+        return await in_caller_context_from_sdk(read, failure=READ_FAILED)
 
     return hop
 
@@ -56,6 +41,18 @@ def my_stores() -> str:
     stores = visible_stores()
     rows = [[store.store_id, store.store_name, store.is_online] for store in stores]
     return dumps({"c": ["store_id", "store_name", "is_online"], "r": rows, "n": len(rows)})
+
+
+def catalogue_products(category: str, product_type: str) -> str:
+    """One type's products as compact JSON; the names arrive percent-encoded in the URI."""
+    result = products_of_type(unquote(category), unquote(product_type))
+    return dumps({"c": result.columns, "r": result.rows, "n": len(result.rows)})
+
+
+async def read_catalogue(category: str, product_type: str) -> str:
+    return await in_caller_context_from_sdk(
+        partial(catalogue_products, category, product_type), failure=READ_FAILED
+    )
 
 
 def register() -> None:
@@ -77,6 +74,17 @@ def register() -> None:
         description="The stores you manage (and so the only stores whose data you see).",
         mime_type="application/json",
     )(tenant_resource(my_stores))
+    mcp_server.resource(
+        CATALOGUE_URI,
+        name="catalogue-products",
+        title="Products of a category and type",
+        description=(
+            "The products of one product type in one category (names percent-encoded, "
+            "e.g. zava://catalogue/Hand%20Tools/Hand%20Saws): id, SKU, name, base price. "
+            "Both arguments complete (completion/complete)."
+        ),
+        mime_type="application/json",
+    )(read_catalogue)
 
 
 register()

@@ -8,12 +8,16 @@ module reaches into them, and nothing else in the project does:
 
 * ``FastMCP._tool_manager`` (``get_tool``, ``list_tools``) and the SDK ``Tool``'s
   ``fn_metadata`` (``arg_model``, ``pre_parse_json``);
-* ``FastMCP._resource_manager.list_resources`` and ``FastMCP._prompt_manager.get_prompt``,
-  to tell a registered name from one a client made up (the audit stores only those);
+* ``FastMCP._resource_manager.list_resources`` and ``list_templates`` (a template's
+  ``uri_template`` and ``matches``) and ``FastMCP._prompt_manager.get_prompt`` (a
+  prompt's ``arguments``), to tell a registered name from one a client made up (the
+  audit stores only those) and which arguments a completion may be asked for;
 * ``mcp_server.djangomcp._ToolsetMethodCaller`` (``class_``, ``method_name``), what
   django-mcp-server registers in place of each ``MCPToolset`` method;
 * ``FastMCP._mcp_server`` (the low-level ``Server``: ``version``, ``instructions``,
-  ``request_handlers``, ``create_initialization_options``);
+  ``icons``, ``request_handlers``, ``create_initialization_options``), and the
+  ``icons`` of registered tools, prompts (``_prompt_manager.list_prompts``), resources
+  and templates, for stdio, where FastMCP's own handlers list them;
 * how FastMCP reports a failed resource read: a ``ResourceError`` carrying only the
   text, with the original exception kept as its ``__context__``.
 
@@ -24,6 +28,7 @@ an upgrade that changes them is caught before a request meets it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, TypeVar
@@ -61,6 +66,38 @@ def prompt_exists(name: str) -> bool:
     return mcp_server._prompt_manager.get_prompt(name) is not None
 
 
+def prompt_argument_names(name: str) -> list[str]:
+    """The argument names of a registered prompt; empty for an unknown one."""
+    prompt = mcp_server._prompt_manager.get_prompt(name)
+    return [argument.name for argument in (prompt.arguments or [])] if prompt else []
+
+
+def registered_resource_templates() -> set[str]:
+    return {template.uri_template for template in mcp_server._resource_manager.list_templates()}
+
+
+def resource_exists(uri: str) -> bool:
+    """Whether ``uri`` is a registered resource or matches a registered template."""
+    if uri in registered_resource_uris():
+        return True
+    return any(t.matches(uri) for t in mcp_server._resource_manager.list_templates())
+
+
+Completer = Callable[
+    [
+        types.PromptReference | types.ResourceTemplateReference,
+        types.CompletionArgument,
+        types.CompletionContext | None,
+    ],
+    Awaitable[types.Completion],
+]
+
+
+def set_completion_handler(complete: Completer) -> None:
+    """Answer ``completion/complete`` with ``complete`` (and so advertise completions)."""
+    mcp_server.completion()(complete)
+
+
 def validated_arguments(tool: Tool, arguments: dict[str, Any]) -> dict[str, Any]:
     """The arguments as the tool's own pydantic model accepts them (raises ValidationError)."""
     metadata = tool.fn_metadata
@@ -87,6 +124,20 @@ def set_server_info(*, version: str, instructions: str) -> None:
     lowlevel = mcp_server._mcp_server
     lowlevel.version = version
     lowlevel.instructions = instructions
+
+
+def set_icons(icons_of: Callable[[str, str], list[types.Icon]], server: list[types.Icon]) -> None:
+    """Icons on every registered tool, prompt, resource and template, and on the server,
+    for FastMCP's own handlers (over stdio); ``icons_of(kind, name)`` gives each's."""
+    for tool in registered_tools():
+        tool.icons = icons_of("tool", tool.name)
+    for prompt in mcp_server._prompt_manager.list_prompts():
+        prompt.icons = icons_of("prompt", prompt.name)
+    for resource in mcp_server._resource_manager.list_resources():
+        resource.icons = icons_of("resource", resource.name or "")
+    for template in mcp_server._resource_manager.list_templates():
+        template.icons = icons_of("resource", template.name)
+    mcp_server._mcp_server.icons = server
 
 
 def initialization_options() -> InitializationOptions:
@@ -117,7 +168,9 @@ def problems() -> list[str]:
             found.append(f"FastMCP._tool_manager.{method}() is gone")
     for owner, method in (
         ("_resource_manager", "list_resources"),
+        ("_resource_manager", "list_templates"),
         ("_prompt_manager", "get_prompt"),
+        ("_prompt_manager", "list_prompts"),
     ):
         if not callable(getattr(getattr(mcp_server, owner, None), method, None)):
             found.append(f"FastMCP.{owner}.{method}() is gone")
@@ -126,11 +179,16 @@ def problems() -> list[str]:
         found.append("FastMCP._mcp_server.request_handlers is no longer a dict")
     if not callable(getattr(lowlevel, "create_initialization_options", None)):
         found.append("FastMCP._mcp_server.create_initialization_options() is gone")
-    for attribute in ("version", "instructions"):
+    for attribute in ("version", "instructions", "icons"):
         if not hasattr(lowlevel, attribute):
             found.append(f"FastMCP._mcp_server.{attribute} is gone")
     if types.ReadResourceRequest not in getattr(lowlevel, "request_handlers", {}):
         found.append("FastMCP no longer registers a resources/read handler")
+    if not callable(getattr(mcp_server, "completion", None)):
+        found.append("FastMCP.completion() is gone")
+    for template in mcp_server._resource_manager.list_templates() if not found else ():
+        if not (hasattr(template, "uri_template") and callable(getattr(template, "matches", None))):
+            found.append("ResourceTemplate lost uri_template or matches()")
     for tool in registered_tools() if not found else ():
         caller = tool.fn
         if not isinstance(caller, _ToolsetMethodCaller):

@@ -20,14 +20,19 @@ import types as pytypes
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from django.conf import settings
 from mcp import types
 from mcp.server.fastmcp import FastMCP
 from mcp.server.models import InitializationOptions
 
-from mcp_tools import sdk_adapter
+from mcp_tools import completions, icons, sdk_adapter
 from mcp_tools.invocation import ToolAnswer, invoke
 
 SERVER_VERSION = "0.1.0"
+SERVER_DESCRIPTION = (
+    "Retail analytics for Zava's stores (sales, products, stock and trends), answered "
+    "from the rows each manager's stores may see."
+)
 INSTRUCTIONS = """Zava retail analytics for one manager's stores (Zava is a DIY and
 hardware retailer with 7 stores in Washington State and 1 online store).
 For common questions use the ready analytics tools: get_store_performance,
@@ -121,7 +126,8 @@ def tool(
 
 
 def configure() -> None:
-    """Descriptions, titles and annotations on the registered tools; server metadata."""
+    """Descriptions, titles and annotations on the registered tools; server metadata;
+    completions; with ``ZAVA_PUBLIC_URL``, icons for clients over stdio."""
     changed = sdk_adapter.problems()
     if changed:
         raise RuntimeError("django-mcp-server or the MCP SDK changed: " + "; ".join(changed))
@@ -134,10 +140,32 @@ def configure() -> None:
         registered.title = registered.name.replace("_", " ").capitalize()
         registered.annotations = method.zava_annotations
     sdk_adapter.set_server_info(version=SERVER_VERSION, instructions=INSTRUCTIONS)
+    completions.register()
+    origin = settings.ZAVA_PUBLIC_URL
+    if origin:  # over HTTP the endpoint adds icons under each request's origin
+        sdk_adapter.set_icons(
+            lambda kind, name: icons.icons_of(kind, name, origin), icons.server_icons(origin)
+        )
 
 
 def initialization_options() -> InitializationOptions:
     return sdk_adapter.initialization_options()
+
+
+def server_info(origin: str) -> types.Implementation:
+    """``serverInfo`` as ``initialize`` answers it: with a description and icons (2025-11-25).
+
+    mcp 1.x's ``Implementation`` has no ``description`` field yet; it allows extra
+    fields, so the description travels as one.
+    """
+    return types.Implementation.model_validate(
+        {
+            "name": server().name,
+            "version": SERVER_VERSION,
+            "description": SERVER_DESCRIPTION,
+            "icons": icons.server_icons(origin),
+        }
+    )
 
 
 def tool_list() -> list[types.Tool]:

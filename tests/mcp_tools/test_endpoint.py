@@ -142,6 +142,56 @@ def test_header_rules_are_enforced(url, token, headers, status):
     assert response.status_code == status
 
 
+@pytest.mark.parametrize("version", ["2000-01-01", "2099-01-01", "invalid-protocol-version", ""])
+@pytest.mark.parametrize("method", ["tools/list", "ping", "tools/call", "completion/complete"])
+def test_an_unsupported_protocol_version_gets_400_with_a_json_rpc_error(
+    url, token, version, method
+):
+    message = {"jsonrpc": "2.0", "id": 7, "method": method, "params": {}}
+    response = post(url, message, token=token, headers={"MCP-Protocol-Version": version})
+    assert response.status_code == 400
+    error = response.json()
+    assert error["id"] == 7
+    assert error["error"]["code"] == types.INVALID_REQUEST
+    assert error["error"]["message"] == (
+        f"Unsupported MCP-Protocol-Version {version!r}; supported versions: "
+        "2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25."
+    )
+
+
+def test_notifications_with_an_unsupported_version_get_400_too(url, token):
+    notification = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    response = post(url, notification, token=token, headers={"MCP-Protocol-Version": "1.0"})
+    assert response.status_code == 400
+
+
+def test_initialize_negotiates_in_the_body_whatever_the_header_says(url, token):
+    params = {"protocolVersion": "2025-06-18", "capabilities": {},
+              "clientInfo": {"name": "test", "version": "1"}}  # fmt: skip
+    message = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
+    response = post(url, message, token=token, headers={"MCP-Protocol-Version": "2099-01-01"})
+    assert response.status_code == 200
+    assert response.json()["result"]["protocolVersion"] == "2025-06-18"
+    assert response.headers["MCP-Protocol-Version"] == "2025-06-18"
+
+
+@pytest.mark.parametrize("version", ["2025-11-25", "2025-06-18", "2024-11-05"])
+def test_answers_carry_the_negotiated_version(url, token, version):
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    response = post(url, ping, token=token, headers={"MCP-Protocol-Version": version})
+    assert response.status_code == 200
+    assert response.headers["MCP-Protocol-Version"] == version
+
+
+def test_without_the_header_the_specs_default_version_applies(url, token):
+    response = rpc(url, token, "tools/list")
+    assert response.status_code == 200
+    assert len(response.json()["result"]["tools"]) == 10
+    assert (
+        response.headers["MCP-Protocol-Version"] == types.DEFAULT_NEGOTIATED_VERSION == "2025-03-26"
+    )
+
+
 def test_an_oversized_body_is_refused(url, token):
     huge = {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x" * 2_000_000}}
     response = post(url, huge, token=token)

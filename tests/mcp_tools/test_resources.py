@@ -44,7 +44,7 @@ def _my_stores(url: str, token: str) -> list[list]:
     return _stores_in(with_session(url, token, lambda s: s.read_resource(AnyUrl(MY_STORES))))
 
 
-def test_resources_list_every_table_schema_and_my_stores(session_of):
+def test_resources_list_every_table_schema_my_stores_and_the_catalogue(session_of):
     async def work(session):
         return await session.list_resources(), await session.list_resource_templates()
 
@@ -52,7 +52,9 @@ def test_resources_list_every_table_schema_and_my_stores(session_of):
     uris = {str(resource.uri) for resource in resources.resources}
     assert uris == {f"zava://schema/{table}" for table in VALID_TABLE_NAMES} | {MY_STORES}
     assert all(resource.description for resource in resources.resources)
-    assert templates.resourceTemplates == []
+    (template,) = templates.resourceTemplates
+    assert template.uriTemplate == "zava://catalogue/{category}/{product_type}"
+    assert template.description and template.mimeType == "application/json"
 
 
 @pytest.mark.parametrize("spec", MANAGERS, ids=kind_id)
@@ -104,15 +106,32 @@ def test_a_schema_resource_is_the_tools_documentation_for_the_caller(session_of)
     assert "Years with orders: 2020" in content.text
 
 
-def test_an_unknown_resource_is_a_json_rpc_error(session_of):
-    async def work(session):
+def _read_error(session: SharedSession, uri: str) -> types.ErrorData:
+    """The JSON-RPC error a read of ``uri`` gets."""
+
+    async def work(client):
         with pytest.raises(McpError) as error:
-            await session.read_resource(AnyUrl("zava://schema/auth_user"))
+            await client.read_resource(AnyUrl(uri))
         return error.value.error
 
-    error = session_of(SEATTLE).run(work)
+    return session.run(work)
+
+
+def test_an_unknown_resource_is_a_json_rpc_error(session_of):
+    error = _read_error(session_of(SEATTLE), "zava://schema/auth_user")
     assert error.code == RESOURCE_NOT_FOUND
     assert "Unknown resource" in error.message
+
+
+def test_the_catalogue_template_reads_one_types_products_and_names_the_valid_ones(session_of):
+    uri = "zava://catalogue/garden%20%26%20outdoor/Hoses%20%26%20Watering"
+    products = json.loads(_read(session_of(SEATTLE), uri).contents[0].text)
+    assert products["n"] == len(products["r"]) > 0
+
+    error = _read_error(session_of(SEATTLE), "zava://catalogue/Garden%20%26%20Outdoor/Saws")
+    assert error.code == RESOURCE_NOT_FOUND
+    assert "Unknown product type 'Saws' in Garden & Outdoor. Valid: " in error.message
+    assert "Hoses & Watering" in error.message
 
 
 def test_resources_need_a_token(url):

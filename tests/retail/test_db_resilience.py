@@ -70,9 +70,20 @@ REQUESTS = {
         "method": "resources/read",
         "params": {"uri": "zava://schema/retail.orders"},
     },
+    "resource catalogue template": {
+        "method": "resources/read",
+        "params": {"uri": "zava://catalogue/Hand%20Tools/Hand%20Saws"},
+    },
     "prompt weekly_store_review": {
         "method": "prompts/get",
         "params": {"name": "weekly_store_review", "arguments": {"store": "Seattle"}},
+    },
+    "completion store": {
+        "method": "completion/complete",
+        "params": {
+            "ref": {"type": "ref/prompt", "name": "weekly_store_review"},
+            "argument": {"name": "store", "value": "Se"},
+        },
     },
 }
 
