@@ -16,8 +16,10 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = None  # the application logs each request itself
 # Each worker's heartbeat touches a file on every loop turn; in memory, not on disk.
-if os.path.isdir("/dev/shm"):
-    worker_tmp_dir = "/dev/shm"
+# (gunicorn makes that file with mkstemp and unlinks it at once: nothing to guess.)
+SHARED_MEMORY = "/dev/shm"  # noqa: S108
+if os.path.isdir(SHARED_MEMORY):
+    worker_tmp_dir = SHARED_MEMORY
 
 # Prometheus multiprocess mode: a fresh metrics directory per server, dead workers'
 # gauges dropped (see zava/observability/gunicorn_hooks.py).

@@ -87,7 +87,8 @@ SELECT
     WHERE store_id = ANY (retail.visible_store_ids())) AS stores,
   (SELECT string_agg(category_name, ', ' ORDER BY category_name)
      FROM retail.categories) AS categories,
-  (SELECT string_agg(type_name, ', ' ORDER BY type_name) FROM retail.product_types) AS product_types,
+  (SELECT string_agg(type_name, ', ' ORDER BY type_name)
+     FROM retail.product_types) AS product_types,
   (SELECT string_agg(y::text, ', ' ORDER BY y)
      FROM generate_series(
             (SELECT extract(year FROM min(order_date))::int FROM retail.orders),
@@ -164,6 +165,7 @@ def _read_valid_values() -> dict[str, str]:
         cursor.execute(_VALUES_SQL)
         row = cursor.fetchone()
         names = [column.name for column in cursor.description or ()]
+    assert row is not None  # scalar subqueries only: always exactly one row
     return {name: value or "" for name, value in zip(names, row, strict=True)}
 
 

@@ -39,7 +39,12 @@ def check_idle_connection(connection: psycopg.Connection[Any]) -> None:
         raise psycopg.OperationalError("the server closed or wrote to an idle pooled connection")
 
 
+# django-stubs do not declare the pool registry and the configure hook that Django's own
+# pool property uses; this subclass uses them the same way.
 class DatabaseWrapper(postgresql.DatabaseWrapper):
+    _connection_pools: dict[str, ConnectionPool]
+    _configure_connection: Any
+
     @property
     def pool(self) -> ConnectionPool | None:
         """Django's pool for this alias, made the way Django makes it but checked by
