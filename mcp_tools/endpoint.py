@@ -40,7 +40,7 @@ from mcp_tools.invocation import ToolAnswer, invoke
 from mcp_tools.middleware import database_unavailable
 from mcp_tools.request_audit import AUDITED_METHODS
 from retail.db_resilience import DatabaseDown
-from retail.errors import InvalidInput
+from retail.errors import ErrorCode, InvalidInput, ZavaError
 from retail.models import Outcome
 
 logger = logging.getLogger("zava.mcp")
@@ -208,10 +208,17 @@ def _handler_answer(request_id: str | int, parsed: Any, handler: Any) -> tuple[H
         if sdk_adapter.original_error(exc, DatabaseDown) is not None:
             return database_unavailable(), "unavailable"
         return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500]), "internal_error"
-    except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments
+    except ValueError as exc:  # FastMCP's refusals: unknown URI or prompt, bad arguments,
+        # and any failure of a templated resource (a chart), wrapped twice over
+        if sdk_adapter.original_error(exc, DatabaseDown) is not None:
+            return database_unavailable(), "unavailable"
+        typed = sdk_adapter.original_error(exc, ZavaError)
+        if typed is not None and typed.code != ErrorCode.VALIDATION:
+            return _error(request_id, types.INTERNAL_ERROR, typed.message[:500]), str(typed.code)
         unknown = isinstance(parsed, types.ReadResourceRequest)
         code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
-        return _error(request_id, code, str(exc)[:500]), "validation_error"
+        message = typed.message if typed is not None else str(exc)
+        return _error(request_id, code, message[:500]), "validation_error"
     except Exception:
         logger.exception("MCP handler for %s failed", parsed.method)
         return _error(request_id, types.INTERNAL_ERROR, "Internal error."), "internal_error"

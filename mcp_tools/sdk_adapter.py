@@ -8,8 +8,9 @@ module reaches into them, and nothing else in the project does:
 
 * ``FastMCP._tool_manager`` (``get_tool``, ``list_tools``) and the SDK ``Tool``'s
   ``fn_metadata`` (``arg_model``, ``pre_parse_json``);
-* ``FastMCP._resource_manager.list_resources`` and ``FastMCP._prompt_manager.get_prompt``,
-  to tell a registered name from one a client made up (the audit stores only those);
+* ``FastMCP._resource_manager.list_resources`` and ``list_templates`` (each template's
+  ``matches`` and ``uri_template``), and ``FastMCP._prompt_manager.get_prompt``, to tell
+  a registered name from one a client made up (the audit stores only those);
 * ``mcp_server.djangomcp._ToolsetMethodCaller`` (``class_``, ``method_name``), what
   django-mcp-server registers in place of each ``MCPToolset`` method;
 * ``FastMCP._mcp_server`` (the low-level ``Server``: ``version``, ``instructions``,
@@ -55,6 +56,14 @@ def find_tool(name: str) -> Tool | None:
 
 def registered_resource_uris() -> set[str]:
     return {str(resource.uri) for resource in mcp_server._resource_manager.list_resources()}
+
+
+def resource_template_of(uri: str) -> str | None:
+    """The registered URI template ``uri`` matches (``zava://charts/{chart_id}``), if any."""
+    for template in mcp_server._resource_manager.list_templates():
+        if template.matches(uri) is not None:
+            return template.uri_template
+    return None
 
 
 def prompt_exists(name: str) -> bool:
@@ -117,6 +126,7 @@ def problems() -> list[str]:
             found.append(f"FastMCP._tool_manager.{method}() is gone")
     for owner, method in (
         ("_resource_manager", "list_resources"),
+        ("_resource_manager", "list_templates"),
         ("_prompt_manager", "get_prompt"),
     ):
         if not callable(getattr(getattr(mcp_server, owner, None), method, None)):

@@ -19,7 +19,7 @@ from retail.services.seeding import MANAGERS, STORES
 from retail.services.table_docs import VALID_TABLE_NAMES
 from retail.tenancy import active_context
 from tests.identities import EASTERN_ONLINE, HEAD_OFFICE, PUGET_SOUND, SEATTLE, kind_id, store_ids
-from tests.mcp_client import SharedSession, rpc, with_session, with_stdio_session
+from tests.mcp_client import SharedSession, fenced, rpc, with_session, with_stdio_session
 
 MY_STORES = "zava://stores/mine"
 
@@ -36,7 +36,7 @@ def _read(session: SharedSession, uri: str) -> types.ReadResourceResult:
 def _stores_in(result: types.ReadResourceResult) -> list[list]:
     (content,) = result.contents
     assert content.mimeType == "application/json"
-    return json.loads(content.text)["r"]
+    return json.loads(fenced(content.text)[1])["r"]
 
 
 def _my_stores(url: str, token: str) -> list[list]:
@@ -44,7 +44,7 @@ def _my_stores(url: str, token: str) -> list[list]:
     return _stores_in(with_session(url, token, lambda s: s.read_resource(AnyUrl(MY_STORES))))
 
 
-def test_resources_list_every_table_schema_and_my_stores(session_of):
+def test_resources_list_every_table_schema_my_stores_and_the_chart_template(session_of):
     async def work(session):
         return await session.list_resources(), await session.list_resource_templates()
 
@@ -52,7 +52,8 @@ def test_resources_list_every_table_schema_and_my_stores(session_of):
     uris = {str(resource.uri) for resource in resources.resources}
     assert uris == {f"zava://schema/{table}" for table in VALID_TABLE_NAMES} | {MY_STORES}
     assert all(resource.description for resource in resources.resources)
-    assert templates.resourceTemplates == []
+    (chart,) = templates.resourceTemplates
+    assert (chart.uriTemplate, chart.mimeType) == ("zava://charts/{chart_id}", "image/png")
 
 
 @pytest.mark.parametrize("spec", MANAGERS, ids=kind_id)
@@ -90,7 +91,7 @@ def test_a_resource_runs_on_the_request_thread_in_the_middlewares_context(
     )
     assert response.status_code == 200, response.content
     text = response.json()["result"]["contents"][0]["text"]
-    assert json.loads(text)["r"] == [[1, "Zava Retail Seattle", False]]
+    assert json.loads(fenced(text)[1])["r"] == [[1, "Zava Retail Seattle", False]]
     assert seen == {"thread": threading.get_ident(), "manager": SEATTLE.id}
     assert active_context() is None
 
@@ -126,4 +127,4 @@ def test_my_stores_over_stdio_are_the_operator_given_managers(database):
     result = with_stdio_session(
         EASTERN_ONLINE.email, lambda session: session.read_resource(AnyUrl(MY_STORES))
     )
-    assert [row[0] for row in json.loads(result.contents[0].text)["r"]] == [4, 8]
+    assert [row[0] for row in json.loads(fenced(result.contents[0].text)[1])["r"]] == [4, 8]
