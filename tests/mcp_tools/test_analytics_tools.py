@@ -90,6 +90,9 @@ def test_charts_come_as_png_images_beside_the_data(session_of, name, arguments):
     assert png_size(_image(result)) == (WIDTH, HEIGHT)
     assert isinstance(result.content[0], types.TextContent)
     assert tool_json(result) == result.structuredContent
+    (link,) = [block for block in result.content if isinstance(block, types.ResourceLink)]
+    assert str(link.uri).startswith("zava://charts/")
+    assert (link.mimeType, link.size) == ("image/png", len(_image(result)))
 
 
 def test_without_chart_there_is_no_image(session_of):
