@@ -16,7 +16,8 @@ module reaches into them, and nothing else in the project does:
 * ``FastMCP._mcp_server`` (the low-level ``Server``: ``version``, ``instructions``,
   ``request_handlers``, ``create_initialization_options``);
 * how FastMCP reports a failed resource read: a ``ResourceError`` carrying only the
-  text, with the original exception kept as its ``__context__``.
+  text, with the original exception kept as its ``__context__`` (for a templated
+  resource, a ``ValueError`` wrapped around it twice, the same way).
 
 :func:`problems` checks all of them; ``McpToolsConfig.ready`` refuses to start when
 one is missing, and ``tests/mcp_tools/test_sdk_adapter.py`` fails with the list, so
