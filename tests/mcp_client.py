@@ -140,11 +140,15 @@ def fenced(text: str) -> tuple[str, str]:
 
 
 def tool_json(result: types.CallToolResult) -> dict[str, Any]:
-    """The JSON payload of a tool's answer (the reference's compact format): inside the
-    fence for answers with database values; bare for errors, which carry none (database
-    errors, which may quote a value, are fenced too)."""
-    text = result.content[0].text
-    if result.isError and not text.startswith("Inside the untrusted-data-"):
+    """The JSON payload of a tool's answer (the reference's compact format)."""
+    return text_json(result.content[0].text, is_error=bool(result.isError))
+
+
+def text_json(text: str, *, is_error: bool) -> dict[str, Any]:
+    """The JSON of a tool answer's text: inside the fence for answers with database
+    values; bare for errors, which carry none (database errors, which may quote a value,
+    are fenced too)."""
+    if is_error and not text.startswith("Inside the untrusted-data-"):
         payload = json.loads(text)
         assert payload["code"] != "database_error", f"an unfenced database error: {text}"
         return payload
