@@ -22,6 +22,7 @@ from typing import TypeVar
 from asgiref.sync import sync_to_async
 from mcp import types
 from mcp_server import mcp_server
+from pydantic import AnyUrl
 
 from mcp_tools.formatting import dumps
 from mcp_tools.invocation import in_caller_context
@@ -76,7 +77,7 @@ def chart_link(kept: KeptChart, *, size: int) -> types.ResourceLink:
     until = kept.expires.isoformat(timespec="seconds")
     return types.ResourceLink(
         type="resource_link",
-        uri=CHART_URI.format(chart_id=kept.chart_id),
+        uri=AnyUrl(CHART_URI.format(chart_id=kept.chart_id)),
         name=f"chart-{kept.chart_id}",
         title="Chart",
         description=f"The chart above; only you can read it again, until {until}.",
