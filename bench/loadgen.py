@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 ACCEPT = "application/json, text/event-stream"
 
@@ -150,6 +151,16 @@ def check_shape(body: bytes) -> str | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return "malformed answer"
     return None
+
+
+def answer_json(result: dict[str, Any]) -> Any:
+    """The JSON of a tools/call result's text, taken out of the untrusted-data fence
+    (mcp_tools/untrusted.py: a sentence line, the opening tag, the data, the closing
+    tag) when the server fences it."""
+    text = result["content"][0]["text"]
+    if text.startswith("Inside the untrusted-data-"):
+        text = text.split("\n", 2)[2].rsplit("\n", 1)[0]
+    return json.loads(text)
 
 
 class Connection:

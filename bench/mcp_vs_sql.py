@@ -56,6 +56,7 @@ from bench.loadgen import (
     RunStats,
     Target,
     Window,
+    answer_json,
     check_shape,
     post_once,
     run_closed_loop,
@@ -724,11 +725,11 @@ def validate(target: Target, manager_id: uuid.UUID) -> str:
     by_key = {w.key: w for w in WORKLOADS}
     for workload in WORKLOADS:
         _mcp_answer(target, workload)
-    one = json.loads(_mcp_answer(target, by_key["select1"])["content"][0]["text"])
+    one = answer_json(_mcp_answer(target, by_key["select1"]))
     if one.get("r") != [[1]]:
         raise BenchError(f"SELECT 1 through MCP answered {one}")
 
-    answer = json.loads(_mcp_answer(target, by_key["revenue"])["content"][0]["text"])
+    answer = answer_json(_mcp_answer(target, by_key["revenue"]))
     with tenant_context(manager_id) as context, context.cursor() as cursor:
         cursor.execute(REVENUE_SQL)
         columns = [column.name for column in cursor.description]

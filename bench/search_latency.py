@@ -56,7 +56,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.embedding_throughput import busy_jiffies, others_share
-from bench.loadgen import Target, Window, check_shape, percentile, post_once, run_closed_loop
+from bench.loadgen import (
+    Target,
+    Window,
+    answer_json,
+    check_shape,
+    percentile,
+    post_once,
+    run_closed_loop,
+)
 from bench.mcp_vs_sql import (
     APP_NAME,
     BenchError,
@@ -304,7 +312,7 @@ def validate(target: Target, manager, query: str) -> str:
         problem = check_shape(body) if status == 200 else f"http {status}"
         if problem:
             raise BenchError(f"{TOOL} answered {problem}: {body[:500]!r}")
-        answer = json.loads(json.loads(body)["result"]["content"][0]["text"])
+        answer = answer_json(json.loads(body)["result"])
         got = [row[answer["c"].index("product_id")] for row in answer["r"]] if answer["r"] else []
         if got != want:
             raise BenchError(f"{TOOL}({text!r}) returned {got}, the service {want}")

@@ -4,7 +4,10 @@ Each tool validates its arguments, calls one service of ``retail.services.analyt
 inside the caller's tenant context (``@tool`` runs it through ``invoke``), and answers with the
 report as JSON twice: as ``structuredContent`` matching the tool's output schema,
 and as text for clients that read only text. ``chart=true`` (and
-``plot_sales_trend``) adds a PNG image. Access rules stay in PostgreSQL.
+``plot_sales_trend``) adds a PNG image and a ``resource_link`` to the same chart, which
+the caller can read again for a while. The text is fenced as untrusted data
+(:mod:`mcp_tools.untrusted`); ``structuredContent`` is the plain report. Access rules
+stay in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pydantic_core import to_jsonable_python
 
 from mcp_tools.formatting import dumps
 from mcp_tools.invocation import ToolAnswer
+from mcp_tools.resources import chart_link
 from mcp_tools.server import tool
+from mcp_tools.untrusted import UNTRUSTED_RESULTS, fence
 from retail.services.analytics import (
     InventoryAlertsReport,
     SalesTrendReport,
@@ -36,6 +41,7 @@ from retail.services.analytics import (
     get_top_products,
     parse_day,
 )
+from retail.services.stored_charts import keep_chart
 
 PERIODS = (
     "Periods: last_7_days, last_30_days, last_N_days, last_N_weeks (ending today); "
@@ -87,33 +93,38 @@ revenue, orders, units, average order value and gross margin (revenue minus prod
 cost), each with its change against the previous period (the calendar unit before for
 years, quarters, months and weeks; as many days just before for rolling periods), plus
 totals across your stores. Use it for "how did my stores do last month?" or "compare
-my stores". {PERIODS} {INSIGHTS}"""
+my stores". {PERIODS} {INSIGHTS}
+{UNTRUSTED_RESULTS}"""
 
 TOP_PRODUCTS_DESCRIPTION = f"""The best-selling products of a period across your stores,
 ranked by revenue, units or gross margin, optionally within one category, with each
 product's share of revenue and margin rate, and totals over every product sold.
-{PERIODS} {INSIGHTS}"""
+{PERIODS} {INSIGHTS}
+{UNTRUSTED_RESULTS}"""
 
 SALES_TREND_DESCRIPTION = f"""Sales over time across your stores: revenue, orders, units
 and gross margin per day, week or month of a period, optionally for one category.
 Every bucket appears (empty ones as zero); buckets cut by the period's edges are
 marked complete=false. Set chart=true for a line chart, or use plot_sales_trend.
-{PERIODS} {INSIGHTS}"""
+{PERIODS} {INSIGHTS}
+{UNTRUSTED_RESULTS}"""
 
 PLOT_TREND_DESCRIPTION = f"""A line chart (PNG image) of revenue and gross margin per day,
 week or month of a period across your stores, optionally for one category, with the
 same data as get_sales_trend as JSON text. Use it when the user wants to see a trend.
-{PERIODS}"""
+{PERIODS} {UNTRUSTED_RESULTS}"""
 
 INVENTORY_DESCRIPTION = f"""Inventory alerts: products that will run out within
 threshold_days at the recent sales rate (units sold in the last window_days), per store
 you manage, most urgent first, with stock, daily rate, days of cover and the date stock
-runs out. Use it for restocking plans. {INSIGHTS}"""
+runs out. Use it for restocking plans. {INSIGHTS}
+{UNTRUSTED_RESULTS}"""
 
 SEASONALITY_DESCRIPTION = f"""Seasonality of a product category (or of all sales): revenue
 per month of every year, and the average monthly shape over complete years as an index
 (100 = an average month; 130 = 30% above). Use it for "when does X sell best?" or to
-plan stock ahead of a season. {INSIGHTS}"""
+plan stock ahead of a season. {INSIGHTS}
+{UNTRUSTED_RESULTS}"""
 
 
 class AnalyticsTools(MCPToolset):
@@ -224,10 +235,14 @@ def _day(as_of: str | None) -> date | None:
 
 
 def _answer(report: Any, *, rows: int, draw: Callable[[Any], bytes] | None = None) -> ToolAnswer:
-    """The report as structured content and as JSON text, and its chart when asked."""
+    """The report as structured content and as fenced JSON text, and its chart when asked."""
     data = to_jsonable_python(report)
-    content: list[types.ContentBlock] = [types.TextContent(type="text", text=dumps(data))]
+    content: list[types.ContentBlock] = [types.TextContent(type="text", text=fence(dumps(data)))]
     if draw is not None:
-        image = base64.b64encode(draw(report)).decode("ascii")
+        png = draw(report)
+        image = base64.b64encode(png).decode("ascii")
         content.append(types.ImageContent(type="image", data=image, mimeType="image/png"))
+        kept = keep_chart(png)
+        if kept is not None:
+            content.append(chart_link(kept, size=len(png)))
     return ToolAnswer(content=content, rows=rows, structured=data)

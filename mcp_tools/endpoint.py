@@ -247,10 +247,15 @@ def _handler_error(request_id: str | int, parsed: Any, exc: Exception) -> tuple[
         return _error(request_id, code, exc.message[:500]), str(exc.code)
     if isinstance(exc, FastMCPError):  # a resource that failed to read: our messages are safe
         return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500]), "internal_error"
-    if isinstance(exc, ValueError):  # FastMCP's refusals: unknown URI or prompt, bad arguments
+    if isinstance(exc, ValueError):  # FastMCP's refusals: unknown URI or prompt, bad
+        # arguments, and any failure of a templated resource (a chart), wrapped twice over
+        typed = sdk_adapter.original_error(exc, ZavaError)
+        if typed is not None and typed.code != ErrorCode.VALIDATION:
+            return _error(request_id, types.INTERNAL_ERROR, typed.message[:500]), str(typed.code)
         unknown = isinstance(parsed, types.ReadResourceRequest)
         code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
-        return _error(request_id, code, str(exc)[:500]), "validation_error"
+        message = typed.message if typed is not None else str(exc)
+        return _error(request_id, code, message[:500]), "validation_error"
     logger.error("MCP handler for %s failed", parsed.method, exc_info=exc)
     return _error(request_id, types.INTERNAL_ERROR, "Internal error."), "internal_error"
 

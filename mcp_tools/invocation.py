@@ -7,7 +7,8 @@ are audited with their outcome, row count and duration. A call that lost its
 database connection runs again on a fresh one; when the database is down,
 :class:`~retail.db_resilience.DatabaseDown` goes up to the endpoint, which answers 503.
 A call whose audit row cannot be written is answered with an ``unavailable`` error
-instead of its result.
+instead of its result. Errors carry no rows, so they are not fenced, except database
+errors: PostgreSQL's messages can quote a value the query read.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mcp_tools.caller import current_caller
 from mcp_tools.formatting import error_payload
 from mcp_tools.request_audit import UNRECORDED, caller_fields, is_registered
 from mcp_tools.telemetry import observe_tool_call
+from mcp_tools.untrusted import fence
 from retail.db_resilience import DatabaseDown, in_tenant_context
 from retail.errors import (
     ErrorCode,
@@ -100,6 +102,8 @@ def invoke(
     else:
         assert error is not None
         text = error_payload(error, query=echo_query)
+        if error.code == ErrorCode.DATABASE:  # PostgreSQL quotes values: 'syntax for
+            text = fence(text)  # type integer: "<a product description>"'
         result = types.CallToolResult(
             content=[types.TextContent(type="text", text=text)], isError=True
         )

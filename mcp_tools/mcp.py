@@ -18,6 +18,7 @@ from mcp_tools.formatting import compact_result
 from mcp_tools.invocation import ToolAnswer, note_sql_fingerprint, text_answer
 from mcp_tools.server import tool
 from mcp_tools.sql_guard import QueryRejected, check_query
+from mcp_tools.untrusted import UNTRUSTED_RESULTS, fence
 from retail.services.product_search import search_products
 from retail.services.sales_queries import run_sales_query
 from retail.services.table_docs import VALID_TABLE_NAMES, describe_tables
@@ -31,8 +32,8 @@ orders) and query hints.
 
 Valid table names: {", ".join(VALID_TABLE_NAMES)}."""
 
-QUERY_DESCRIPTION = """Run one read-only PostgreSQL SELECT against Zava's retail database and
-return the rows as compact JSON: {"c": [columns], "r": [[row], ...], "n": row_count}.
+QUERY_DESCRIPTION = f"""Run one read-only PostgreSQL SELECT against Zava's retail database and
+return the rows as compact JSON: {{"c": [columns], "r": [[row], ...], "n": row_count}}.
 
 How to use it well:
 - Fetch the schemas first (get_multiple_table_schemas) and use the exact table and
@@ -45,15 +46,15 @@ How to use it well:
 - Do not show internal IDs or UUIDs to the user; use names.
 You only see the stores you manage; the database enforces this. Only a single SELECT
 (or WITH ... SELECT) is accepted: no writes, no settings, no system catalogs. Long
-results are cut and flagged with "truncated": true. Errors come back as {"err": ...}
-with a code; fix the query and try again."""
+results are cut and flagged with "truncated": true. Errors come back as {{"err": ...}}
+with a code; fix the query and try again. {UNTRUSTED_RESULTS}"""
 
 DATE_DESCRIPTION = """Get the current date and time in UTC (ISO 8601).
 
 Use it to turn relative periods ("last quarter", "this year", "past 30 days") into
 exact dates before writing a query."""
 
-SEARCH_DESCRIPTION = """Find products whose descriptions are similar in meaning to a text, using
+SEARCH_DESCRIPTION = f"""Find products whose descriptions are similar in meaning to a text, using
 vector embeddings (semantic search), e.g. "containers for paint", "waterproof
 electrical box for outdoor use", "15 amp circuit breaker".
 
@@ -61,7 +62,7 @@ Returns compact JSON of matching products with their similarity in percent ("sp"
 best first. Use it whenever the user describes a product in their own words rather
 than naming it exactly; then use execute_sales_query with the returned product_id
 values for sales figures. similarity_threshold is a percentage (meaningful range
-20-80; default 30); raise it for fewer, closer matches."""
+20-80; default 30); raise it for fewer, closer matches. {UNTRUSTED_RESULTS}"""
 
 
 class ZavaTools(MCPToolset):
@@ -97,7 +98,7 @@ class ZavaTools(MCPToolset):
             raise
         note_sql_fingerprint(checked.fingerprint)
         result = run_sales_query(checked.sql)
-        return text_answer(compact_result(result), rows=len(result.rows))
+        return text_answer(fence(compact_result(result)), rows=len(result.rows))
 
     @tool(DATE_DESCRIPTION)
     def get_current_utc_date(self) -> ToolAnswer:
@@ -128,7 +129,9 @@ class ZavaTools(MCPToolset):
             similarity_threshold=similarity_threshold,
         )
         empty = f"No products >= {similarity_threshold:.1f}%"
-        return text_answer(compact_result(result, empty_message=empty), rows=len(result.rows))
+        return text_answer(
+            fence(compact_result(result, empty_message=empty)), rows=len(result.rows)
+        )
 
 
 # Further toolsets, resources and prompts register on import; django-mcp-server only

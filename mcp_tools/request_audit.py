@@ -33,9 +33,10 @@ _PEEK_BYTES = 65_536
 def subject(method: str, params: Any) -> tuple[str, dict[str, Any]]:
     """The name a request asks for (tool, resource URI or prompt) and its arguments."""
     params = params if isinstance(params, dict) else {}
-    if method == "resources/read":
+    if method == "resources/read":  # a templated URI is named by its template
         uri = params.get("uri")
-        return str(uri) if uri is not None else "", {"uri": uri}
+        text = str(uri) if uri is not None else ""
+        return sdk_adapter.resource_template_of(text) or text, {"uri": uri}
     if method == "completion/complete":
         ref = params.get("ref") if isinstance(params.get("ref"), dict) else {}
         name = ref.get("name") or ref.get("uri") or ""

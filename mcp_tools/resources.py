@@ -1,36 +1,46 @@
-"""MCP resources: each retail table's documentation, the caller's own stores, and the
-products of one catalogue category and type (a resource template).
+"""MCP resources: each retail table's documentation, the caller's own stores, the
+products of one catalogue category and type (a resource template), and the charts the
+caller drew (``zava://charts/<id>``, linked from chart answers).
 
 All depend on who asks (the documentation lists the caller's store names), so they
 are read inside a tenant context of their own for the caller
 (:func:`~mcp_tools.invocation.in_caller_context_from_sdk`, which also runs the read
-again on a fresh connection if the connection is lost, on the request thread).
+again on a fresh connection if the connection is lost, on the request thread). Rows
+are fenced as untrusted data (:mod:`mcp_tools.untrusted`), as in tool answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TypeVar
 from urllib.parse import unquote
 
+from mcp import types
 from mcp_server import mcp_server
+from pydantic import AnyUrl
 
 from mcp_tools.formatting import dumps
 from mcp_tools.invocation import in_caller_context_from_sdk
+from mcp_tools.untrusted import fence
 from retail.services.analytics.scope import visible_stores
 from retail.services.catalogue import products_of_type
+from retail.services.stored_charts import KeptChart, kept_chart
 from retail.services.table_docs import TABLES, VALID_TABLE_NAMES, describe_tables
+
+T = TypeVar("T", str, bytes)
 
 SCHEMA_URI = "zava://schema/{table}"
 MY_STORES_URI = "zava://stores/mine"
 CATALOGUE_URI = "zava://catalogue/{category}/{product_type}"
+CHART_URI = "zava://charts/{chart_id}"
 READ_FAILED = "The resource could not be read; the incident has been logged."
 
 
-def tenant_resource(read: Callable[[], str]) -> Callable[[], Awaitable[str]]:
+def tenant_resource(read: Callable[[], T]) -> Callable[[], Awaitable[T]]:
     """``read`` as an async resource function that runs in the caller's tenant context."""
 
-    async def hop() -> str:
+    async def hop() -> T:
         return await in_caller_context_from_sdk(read, failure=READ_FAILED)
 
     return hop
@@ -40,18 +50,36 @@ def my_stores() -> str:
     """The caller's stores as compact JSON, in the tools' ``{"c", "r", "n"}`` shape."""
     stores = visible_stores()
     rows = [[store.store_id, store.store_name, store.is_online] for store in stores]
-    return dumps({"c": ["store_id", "store_name", "is_online"], "r": rows, "n": len(rows)})
+    return fence(dumps({"c": ["store_id", "store_name", "is_online"], "r": rows, "n": len(rows)}))
 
 
 def catalogue_products(category: str, product_type: str) -> str:
     """One type's products as compact JSON; the names arrive percent-encoded in the URI."""
     result = products_of_type(unquote(category), unquote(product_type))
-    return dumps({"c": result.columns, "r": result.rows, "n": len(result.rows)})
+    return fence(dumps({"c": result.columns, "r": result.rows, "n": len(result.rows)}))
 
 
 async def read_catalogue(category: str, product_type: str) -> str:
-    return await in_caller_context_from_sdk(
-        partial(catalogue_products, category, product_type), failure=READ_FAILED
+    return await tenant_resource(partial(catalogue_products, category, product_type))()
+
+
+async def chart(chart_id: str) -> bytes:
+    """A chart this caller drew, while it is kept (:mod:`retail.services.stored_charts`)."""
+    return await tenant_resource(partial(kept_chart, chart_id))()
+
+
+def chart_link(kept: KeptChart, *, size: int) -> types.ResourceLink:
+    """The ``resource_link`` content item of a chart that was just kept for the caller."""
+    until = kept.expires.isoformat(timespec="seconds")
+    return types.ResourceLink(
+        type="resource_link",
+        uri=AnyUrl(CHART_URI.format(chart_id=kept.chart_id)),
+        name=f"chart-{kept.chart_id}",
+        title="Chart",
+        description=f"The chart above; only you can read it again, until {until}.",
+        mimeType="image/png",
+        size=size,
+        _meta={"zava/expires": until},
     )
 
 
@@ -85,6 +113,16 @@ def register() -> None:
         ),
         mime_type="application/json",
     )(read_catalogue)
+    mcp_server.resource(
+        CHART_URI,
+        name="chart",
+        title="Chart",
+        description=(
+            "A chart you drew with plot_sales_trend or chart=true, readable by you only "
+            "for a while after (the link's description says until when)."
+        ),
+        mime_type="image/png",
+    )(chart)
 
 
 register()

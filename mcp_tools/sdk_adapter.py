@@ -11,7 +11,8 @@ module reaches into them, and nothing else in the project does:
 * ``FastMCP._resource_manager.list_resources`` and ``list_templates`` (a template's
   ``uri_template`` and ``matches``) and ``FastMCP._prompt_manager.get_prompt`` (a
   prompt's ``arguments``), to tell a registered name from one a client made up (the
-  audit stores only those) and which arguments a completion may be asked for;
+  audit stores only those, a templated read under its template) and which arguments a
+  completion may be asked for;
 * ``mcp_server.djangomcp._ToolsetMethodCaller`` (``class_``, ``method_name``), what
   django-mcp-server registers in place of each ``MCPToolset`` method;
 * ``FastMCP._mcp_server`` (the low-level ``Server``: ``version``, ``instructions``,
@@ -19,7 +20,8 @@ module reaches into them, and nothing else in the project does:
   ``icons`` of registered tools, prompts (``_prompt_manager.list_prompts``), resources
   and templates, for stdio, where FastMCP's own handlers list them;
 * how FastMCP reports a failed resource read: a ``ResourceError`` carrying only the
-  text, with the original exception kept as its ``__context__``.
+  text, with the original exception kept as its ``__context__`` (for a templated
+  resource, a ``ValueError`` wrapped around it twice, the same way).
 
 :func:`problems` checks all of them; ``McpToolsConfig.ready`` refuses to start when
 one is missing, and ``tests/mcp_tools/test_sdk_adapter.py`` fails with the list, so
@@ -60,6 +62,14 @@ def find_tool(name: str) -> Tool | None:
 
 def registered_resource_uris() -> set[str]:
     return {str(resource.uri) for resource in mcp_server._resource_manager.list_resources()}
+
+
+def resource_template_of(uri: str) -> str | None:
+    """The registered URI template ``uri`` matches (``zava://charts/{chart_id}``), if any."""
+    for template in mcp_server._resource_manager.list_templates():
+        if template.matches(uri) is not None:
+            return template.uri_template
+    return None
 
 
 def prompt_exists(name: str) -> bool:

@@ -228,6 +228,12 @@ ZAVA_AUDIT_RETENTION_DAYS = env.int("ZAVA_AUDIT_RETENTION_DAYS", default=90)
 
 ZAVA_MAX_ROWS = env.int("ZAVA_MAX_ROWS", default=1_000)
 ZAVA_MAX_RESULT_BYTES = env.int("ZAVA_MAX_RESULT_BYTES", default=512 * 1024)
+# Database values in tool and resource answers are wrapped in <untrusted-data-ID> tags
+# (mcp_tools/untrusted.py); off gives the reference's bare text, for clients that
+# parse it strictly and never show it to a model.
+ZAVA_FENCE_UNTRUSTED_DATA = env.bool("ZAVA_FENCE_UNTRUSTED_DATA", default=True)
+# Charts stay readable by their caller as zava://charts/<id> this long; 0: no links.
+ZAVA_CHART_LINK_SECONDS = env.int("ZAVA_CHART_LINK_SECONDS", default=3_600)
 
 # --- MCP -------------------------------------------------------------------------
 ZAVA_MCP_PATH = "/mcp"

@@ -4,7 +4,6 @@ every structured answer against the tool's output schema)."""
 from __future__ import annotations
 
 import base64
-import json
 from datetime import date
 from decimal import Decimal
 
@@ -90,7 +89,10 @@ def test_charts_come_as_png_images_beside_the_data(session_of, name, arguments):
     assert not result.isError, result.content[0].text
     assert png_size(_image(result)) == (WIDTH, HEIGHT)
     assert isinstance(result.content[0], types.TextContent)
-    assert json.loads(result.content[0].text) == result.structuredContent
+    assert tool_json(result) == result.structuredContent
+    (link,) = [block for block in result.content if isinstance(block, types.ResourceLink)]
+    assert str(link.uri).startswith("zava://charts/")
+    assert (link.mimeType, link.size) == ("image/png", len(_image(result)))
 
 
 def test_without_chart_there_is_no_image(session_of):

@@ -20,7 +20,7 @@ from pglast.parser import fingerprint
 
 from retail.models import ToolCall
 from tests.identities import SEATTLE
-from tests.mcp_client import JSON_HEADERS, call_tool
+from tests.mcp_client import JSON_HEADERS, call_tool, text_json
 
 BAD_TOKEN = "zava_" + "x" * 43
 SURROGATE = "\ud800"
@@ -47,7 +47,7 @@ def tool_error(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     result = response.json()["result"]
     assert result["isError"] is True
-    return json.loads(result["content"][0]["text"])
+    return text_json(result["content"][0]["text"], is_error=True)
 
 
 # --- 1. Lone surrogates ----------------------------------------------------------------

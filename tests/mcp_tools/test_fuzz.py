@@ -9,7 +9,6 @@ match its output schema. The server must stay healthy throughout.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jsonschema
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 
 from retail.services.table_docs import VALID_TABLE_NAMES
 from tests.identities import PUGET_SOUND
-from tests.mcp_client import post, rpc
+from tests.mcp_client import post, rpc, text_json
 
 pytestmark = pytest.mark.slow
 
@@ -177,9 +176,8 @@ def _call_cleanly(url: str, token: str, name: str, arguments: dict[str, Any]) ->
     response = rpc(url, token, "tools/call", {"name": name, "arguments": arguments})
     _assert_clean(response)
     result = response.json()["result"]
-    text = result["content"][0]["text"]
     if result["isError"]:
-        payload = json.loads(text)
+        payload = text_json(result["content"][0]["text"], is_error=True)
         assert payload["code"] in ERROR_CODES - {"internal_error"}, payload
         assert payload["n"] == 0
         assert "Traceback" not in payload["err"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -85,7 +84,7 @@ def test_query_results_use_the_reference_compact_json(session_of):
         "execute_sales_query",
         {"postgresql_query": "SELECT store_name, is_online FROM retail.stores ORDER BY store_id"},
     )
-    payload = json.loads(result.content[0].text)
+    payload = tool_json(result)
     assert payload["c"] == ["store_name", "is_online"]
     assert payload["n"] == len(STORES) == len(payload["r"])
     assert payload["r"][0] == ["Zava Retail Seattle", False]

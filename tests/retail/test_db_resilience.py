@@ -34,6 +34,7 @@ from django.test import Client
 from retail import db_resilience
 from tests.conftest import gunicorn_server, terminate_backend
 from tests.identities import SEATTLE
+from tests.mcp_client import fenced
 from zava import embedded_postgres
 
 CALL = {
@@ -185,7 +186,8 @@ def _answer(status: int, body: dict | None, headers: dict) -> str:
 
 def _outcome(status: int, body: dict | None) -> str:
     if status == 200 and body and not body["result"]["isError"]:
-        assert body["result"]["content"][0]["text"] == '{"c":["store_id"],"r":[[1]],"n":1}'
+        text = body["result"]["content"][0]["text"]
+        assert fenced(text)[1] == '{"c":["store_id"],"r":[[1]],"n":1}'
         return "ok"
     if status == 503 and body and body["error"]["code"] == -32000:
         return "unavailable"

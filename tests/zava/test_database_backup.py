@@ -24,7 +24,7 @@ from django.db import connection
 from retail.services.seeding import MANAGERS, STORES, ManagerKind
 from tests.conftest import gunicorn_server, server_environment
 from tests.identities import SEATTLE
-from tests.mcp_client import call_tool, rows
+from tests.mcp_client import call_tool, rows, tool_json
 from zava import embedded_postgres
 from zava.embedded_postgres import EmbeddedServer
 
@@ -87,8 +87,9 @@ def test_semantic_search_answers_as_before(restored, zava_server, tokens):
     after = call_tool(server.mcp_url, token, "semantic_search_products", SEARCH)
     before = call_tool(zava_server.mcp_url, token, "semantic_search_products", SEARCH)
     assert not after.isError
-    assert after.content[0].text == before.content[0].text
-    assert '"sp"' in after.content[0].text  # products were found, with their similarity
+    assert tool_json(after) == tool_json(before)
+    assert tool_json(after)["r"]  # products were found, with their similarity
+    assert "sp" in tool_json(after)["c"]
 
 
 def test_keys_and_the_tenant_roles_limits_are_restored(restored, database):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.identities import EASTERN_ONLINE
-from tests.mcp_client import with_stdio_session
+from tests.mcp_client import tool_json, with_stdio_session
 
 pytestmark = pytest.mark.slow  # each test starts manage.py in a subprocess
 
@@ -24,4 +22,4 @@ def test_stdio_tools_see_only_the_managers_stores(database):
     tools, result = with_stdio_session(EASTERN_ONLINE.email, work)
     assert "execute_sales_query" in {tool.name for tool in tools.tools}
     assert not result.isError
-    assert json.loads(result.content[0].text)["r"] == [[4], [8]]  # Spokane and Online
+    assert tool_json(result)["r"] == [[4], [8]]  # Spokane and Online

@@ -21,9 +21,9 @@ from django.db import connection
 
 from tests.conftest import gunicorn_server, server_environment
 from tests.identities import EASTERN_ONLINE, SEATTLE
-from tests.mcp_client import rpc
+from tests.mcp_client import FENCE, rpc
 
-CLIENTS = {  # email -> the stores it must see, as the tool's text answer
+CLIENTS = {  # email -> the stores it must see, as the tool's text answer (inside the fence)
     SEATTLE.email: '{"c":["store_id"],"r":[[1]],"n":1}',
     EASTERN_ONLINE.email: '{"c":["store_id"],"r":[[4],[8]],"n":2}',
 }
@@ -36,9 +36,11 @@ CALLS_AFTER_EXPIRY = 30  # per client, all started after the old key expired
 def _answer(url: str, token: str) -> str:
     params = {"name": "execute_sales_query", "arguments": {"postgresql_query": QUERY}}
     try:
-        return rpc(url, token, "tools/call", params).json()["result"]["content"][0]["text"]
+        text = rpc(url, token, "tools/call", params).json()["result"]["content"][0]["text"]
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         return f"failed: {exc!r}"
+    match = FENCE.match(text)
+    return match.group(2) if match else f"not fenced: {text[:200]}"
 
 
 def _old_keys_expired() -> bool:
