@@ -16,7 +16,7 @@ from mcp_tools.resources import CATALOGUE_URI
 from retail.models import ToolCall
 from retail.services.seeding import STORES
 from tests.identities import BELLEVUE, HEAD_OFFICE, MANAGER_KINDS, PUGET_SOUND, SEATTLE, kind_id
-from tests.mcp_client import JSON_HEADERS, SharedSession, post, with_session
+from tests.mcp_client import JSON_HEADERS, SharedSession, fenced, post, with_session
 
 EVERY_STORE = {store.name.removeprefix("Zava Retail ") for store in STORES}
 
@@ -82,7 +82,7 @@ def test_product_types_complete_within_the_chosen_category(session_of):
     assert found.values == ["Hand Saws"]
     uri = CATALOGUE_URI.format(category=quote("Hand Tools"), product_type=quote(found.values[0]))
     read = session_of(SEATTLE).run(lambda s: s.read_resource(AnyUrl(uri)))
-    products = json.loads(read.contents[0].text)
+    products = json.loads(fenced(read.contents[0].text)[1])
     assert products["c"] == ["product_id", "sku", "product_name", "base_price"]
     assert products["n"] == len(products["r"]) >= 1
 
