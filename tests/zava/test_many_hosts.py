@@ -22,7 +22,7 @@ from retail.models import Manager
 from retail.services.tokens import token_issue
 from tests.conftest import LiveServer
 from tests.identities import SEATTLE, store_ids
-from tests.mcp_client import post, rpc
+from tests.mcp_client import post, rpc, text_json
 from tests.zava.conftest import private_server
 from tests.zava.test_observability import METRICS_TOKEN, _sample, _scrape
 
@@ -117,11 +117,10 @@ def test_an_answer_cached_by_one_host_is_served_by_the_other(hosts, fresh_token,
     made = _call_tool(first, fresh_token, "execute_sales_query", {"postgresql_query": QUESTION})
     served = _call_tool(second, fresh_token, "execute_sales_query", {"postgresql_query": QUESTION})
 
-    assert not made["isError"]
-    assert served["content"] == made["content"]
-    assert [row[0] for row in json.loads(made["content"][0]["text"])["r"]] == list(
-        store_ids(SEATTLE)
-    )
+    assert not made["isError"] and not served["isError"]
+    answers = [text_json(answer["content"][0]["text"], is_error=False) for answer in (made, served)]
+    assert answers[0] == answers[1]  # the same data, each in a fence of its own
+    assert [row[0] for row in answers[0]["r"]] == list(store_ids(SEATTLE))
     assert len(store.keys("*answer:query:*")) == keys_before + 1  # one answer, in Redis
     after = _cache_counts(hosts)
     assert {key: after[key] - before[key] for key in before} == {

@@ -13,6 +13,7 @@ from mcp_server import MCPToolset
 
 from mcp_tools.invocation import ToolAnswer, text_answer
 from mcp_tools.server import tool
+from mcp_tools.untrusted import fence
 from retail.tenant_queries import tenant_cursor
 
 
@@ -28,4 +29,4 @@ class ReplicaProbeTools(MCPToolset):
             )
             in_recovery, role, stores, version = cursor.fetchone()
         answer = {"in_recovery": in_recovery, "role": role, "stores": stores, "version": version}
-        return text_answer(json.dumps(answer))
+        return text_answer(fence(json.dumps(answer)))  # database values, as tools fence them
