@@ -150,7 +150,7 @@ class Row:
         return (
             self.workload.label
             if self.mode == self.workload.cache
-            else f"  (extra) {self.workload.key[0]}, cache {self.mode}"
+            else f"  (extra) {self.workload.label.split(':')[0]}, cache {self.mode}"
         )
 
     @property
