@@ -127,19 +127,6 @@ def test_reference_defaults_hold(database):
     assert defaults[("order_items", "discount_amount")].startswith("0")
 
 
-# The compared analytics workload (shared PERF_WORKLOADS.md, b; bench/mcp_vs_sql.py).
-REVENUE_BY_CATEGORY = """
-SELECT c.category_name, SUM(oi.total_amount) AS revenue, SUM(oi.quantity) AS units_sold,
-       COUNT(DISTINCT oi.order_id) AS orders
-FROM retail.order_items oi
-JOIN retail.orders o ON o.order_id = oi.order_id
-JOIN retail.products p ON p.product_id = oi.product_id
-JOIN retail.categories c ON c.category_id = p.category_id
-WHERE o.order_date >= DATE '2024-01-01' AND o.order_date < DATE '2025-01-01'
-GROUP BY c.category_name ORDER BY revenue DESC LIMIT 20
-"""
-
-
 def _plan_nodes(plan: dict) -> list[dict]:
     nodes = [plan]
     for child in plan.get("Plans", []):
@@ -149,11 +136,12 @@ def _plan_nodes(plan: dict) -> list[dict]:
 
 def test_a_store_managers_revenue_query_reads_orders_and_lines_from_the_indexes_alone(database):
     """The covering indexes serve it, and seeding left them usable (VACUUM: no heap visits)."""
+    from bench.mcp_vs_sql import REVENUE_SQL  # the compared workload b, verbatim
     from retail.tenancy import tenant_context
     from tests.identities import SEATTLE
 
     with tenant_context(SEATTLE.id) as context, context.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + REVENUE_BY_CATEGORY)
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + REVENUE_SQL)
         plan = cursor.fetchone()[0][0]["Plan"]
     scans = {
         node["Relation Name"]: node
