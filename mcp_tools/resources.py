@@ -20,7 +20,7 @@ from mcp import types
 from mcp_server import mcp_server
 from pydantic import AnyUrl
 
-from mcp_tools.formatting import dumps
+from mcp_tools.formatting import compact_result, dumps
 from mcp_tools.invocation import in_caller_context_from_sdk
 from mcp_tools.untrusted import fence
 from retail.services.analytics.scope import visible_stores
@@ -55,17 +55,17 @@ def my_stores() -> str:
 
 def catalogue_products(category: str, product_type: str) -> str:
     """One type's products as compact JSON; the names arrive percent-encoded in the URI."""
-    result = products_of_type(unquote(category), unquote(product_type))
-    return fence(dumps({"c": result.columns, "r": result.rows, "n": len(result.rows)}))
+    return fence(compact_result(products_of_type(unquote(category), unquote(product_type))))
 
 
 async def read_catalogue(category: str, product_type: str) -> str:
-    return await tenant_resource(partial(catalogue_products, category, product_type))()
+    read = partial(catalogue_products, category, product_type)
+    return await in_caller_context_from_sdk(read, failure=READ_FAILED)
 
 
 async def chart(chart_id: str) -> bytes:
     """A chart this caller drew, while it is kept (:mod:`retail.services.stored_charts`)."""
-    return await tenant_resource(partial(kept_chart, chart_id))()
+    return await in_caller_context_from_sdk(partial(kept_chart, chart_id), failure=READ_FAILED)
 
 
 def chart_link(kept: KeptChart, *, size: int) -> types.ResourceLink:

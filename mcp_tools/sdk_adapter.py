@@ -88,9 +88,7 @@ def registered_resource_templates() -> set[str]:
 
 def resource_exists(uri: str) -> bool:
     """Whether ``uri`` is a registered resource or matches a registered template."""
-    if uri in registered_resource_uris():
-        return True
-    return any(t.matches(uri) for t in mcp_server._resource_manager.list_templates())
+    return uri in registered_resource_uris() or resource_template_of(uri) is not None
 
 
 Completer = Callable[

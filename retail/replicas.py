@@ -37,6 +37,8 @@ from typing import Any
 import psycopg
 from django.conf import settings
 
+from retail.signing_keys import CURRENT_KEY_SQL
+
 logger = logging.getLogger(__name__)
 
 # Seconds between checks of every replica, per process.
@@ -55,12 +57,11 @@ UNKNOWN = "unknown"  # not checked yet
 REPLICA_STATES = (STREAMING, LAGGING, DOWN, NOT_IN_RECOVERY, UNKNOWN)
 
 _PRIMARY_SQL = "SELECT pg_current_wal_lsn() - '0/0'"
-_REPLICA_SQL = """
+_REPLICA_SQL = f"""
 SELECT pg_is_in_recovery(),
        pg_last_wal_replay_lsn() - '0/0',
        extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()),
-       (SELECT secret FROM zava_private.rls_signing_key
-         WHERE expires_at IS NULL ORDER BY id DESC LIMIT 1)
+       ({CURRENT_KEY_SQL})
 """
 
 

@@ -16,29 +16,28 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 TABLE = "zava_request_counters"
 
+# The first hit of a bucket's window also deletes every counter of earlier windows, in
+# the same statement, so the table holds about one row per bucket active this minute.
 _HIT_SQL = f"""
-INSERT INTO {TABLE} AS c (bucket, window_start, hits) VALUES (%s, %s, 1)
-ON CONFLICT (bucket, window_start) DO UPDATE SET hits = c.hits + 1
-RETURNING hits
+WITH hit AS (
+    INSERT INTO {TABLE} AS c (bucket, window_start, hits) VALUES (%(bucket)s, %(window)s, 1)
+    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = c.hits + 1
+    RETURNING hits
+), swept AS (
+    DELETE FROM {TABLE} WHERE window_start < %(window)s AND (SELECT hits FROM hit) = 1
+)
+SELECT hits FROM hit
 """
-_SWEEP_SQL = f"DELETE FROM {TABLE} WHERE window_start < %s"
 
 
 def count_hit(bucket: str, window_start: int) -> int:
-    """Add one to ``bucket``'s counter for the window starting at ``window_start``.
-
-    The first hit of a window also deletes every counter of earlier windows, so the
-    table holds about one row per bucket active in the last minute.
-    """
+    """Add one to ``bucket``'s counter for the window starting at ``window_start``."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(_HIT_SQL, [bucket, window_start])
-        hits = cursor.fetchone()[0]
-        if hits == 1:
-            cursor.execute(_SWEEP_SQL, [window_start])
-    return hits
+        cursor.execute(_HIT_SQL, {"bucket": bucket, "window": window_start})
+        return cursor.fetchone()[0]
 
 
 def clear_counters() -> None:
-    """Forget every count (tests, and operators who lifted a limit)."""
+    """Forget every count (tests start from zero)."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(f"DELETE FROM {TABLE}")

@@ -25,6 +25,12 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 KEY_BYTES = 32
 
+# The key that signs new contexts: also read on each replica (retail/replicas.py).
+CURRENT_KEY_SQL = (
+    "SELECT secret FROM zava_private.rls_signing_key "
+    "WHERE expires_at IS NULL ORDER BY id DESC LIMIT 1"
+)
+
 _lock = threading.Lock()
 _cache: dict[str, tuple[bytes, float]] = {}  # database name -> (key, monotonic read time)
 
@@ -66,10 +72,7 @@ def current_key(alias: str) -> bytes:
     if cached and now - cached[1] < settings.ZAVA_SIGNING_KEY_REFRESH_SECONDS:
         return cached[0]
     with _lock, connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(
-            "SELECT secret FROM zava_private.rls_signing_key "
-            "WHERE expires_at IS NULL ORDER BY id DESC LIMIT 1"
-        )
+        cursor.execute(CURRENT_KEY_SQL)
         key = bytes(cursor.fetchone()[0])
     _cache[database] = (key, now)
     return key

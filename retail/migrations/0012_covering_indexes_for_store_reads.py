@@ -10,14 +10,9 @@ class Migration(migrations.Migration):
     operations = [
         # The covering index below has the same keys; this one would be dead weight.
         # (Django's RemoveIndex drops by bare name, which misses the retail schema.)
-        migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(
-                    "DROP INDEX retail.orders_store_date_idx",
-                    reverse_sql="CREATE INDEX orders_store_date_idx "
-                    "ON retail.orders (store_id, order_date)",
-                )
-            ],
+        migrations.RunSQL(
+            "DROP INDEX retail.orders_store_date_idx",
+            reverse_sql="CREATE INDEX orders_store_date_idx ON retail.orders (store_id, order_date)",
             state_operations=[
                 migrations.RemoveIndex(model_name="order", name="orders_store_date_idx")
             ],

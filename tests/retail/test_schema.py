@@ -143,13 +143,13 @@ def test_a_store_managers_revenue_query_reads_orders_and_lines_from_the_indexes_
     with tenant_context(SEATTLE.id) as context, context.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + REVENUE_SQL)
         plan = cursor.fetchone()[0][0]["Plan"]
-    scans = {
-        node["Relation Name"]: node
-        for node in _plan_nodes(plan)
-        if node.get("Relation Name") in {"orders", "order_items"}
-    }
-    assert scans["orders"]["Node Type"] == "Index Only Scan", scans["orders"]
-    assert scans["orders"]["Index Name"] == "orders_store_date_cover_idx"
-    assert scans["order_items"]["Node Type"] == "Index Only Scan", scans["order_items"]
-    for node in scans.values():
+    scans = [
+        node for node in _plan_nodes(plan) if node.get("Relation Name") in {"orders", "order_items"}
+    ]
+    assert {node["Relation Name"] for node in scans} == {"orders", "order_items"}
+    for node in scans:  # every scan of either table, however many the plan has
+        assert node["Node Type"] == "Index Only Scan", node
         assert node["Heap Fetches"] <= node["Actual Rows"] // 100, node
+    assert {n["Index Name"] for n in scans if n["Relation Name"] == "orders"} == {
+        "orders_store_date_cover_idx"
+    }

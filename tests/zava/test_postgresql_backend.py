@@ -24,9 +24,11 @@ def _pooled_connection() -> psycopg.Connection:
     return connection.connection
 
 
-def test_a_healthy_connection_passes_the_check(database):
-    check_idle_connection(_pooled_connection())  # does not raise
-    assert _backend_pid() > 0
+def test_the_pool_checks_with_the_socket_check_and_a_healthy_connection_passes(database):
+    raw = _pooled_connection()
+    assert connection.pool._check is check_idle_connection  # not Django's empty query
+    check_idle_connection(raw)  # does not raise
+    assert not raw.closed
 
 
 def test_a_connection_whose_backend_was_terminated_fails_the_check(database):

@@ -17,6 +17,7 @@ import select
 from typing import Any
 
 import psycopg
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base as postgresql
 from psycopg.pq import ConnStatus
@@ -33,8 +34,9 @@ def check_idle_connection(connection: psycopg.Connection[Any]) -> None:
     pgconn = connection.pgconn
     if connection.closed or pgconn.status != ConnStatus.OK:
         raise psycopg.OperationalError("the pooled connection is closed")
-    readable, _, _ = select.select([pgconn.socket], [], [], 0)
-    if readable:
+    poller = select.poll()  # not select.select: it fails on descriptors past 1023
+    poller.register(pgconn.socket, select.POLLIN)
+    if poller.poll(0):
         connection.close()  # so that the pool discards it instead of handing it out again
         raise psycopg.OperationalError("the server closed or wrote to an idle pooled connection")
 
@@ -53,6 +55,8 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         if self.alias == NO_DB_ALIAS or not options:
             return None
         if self.alias not in self._connection_pools:
+            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+                raise ImproperlyConfigured("Pooling doesn't support persistent connections.")
             pool = ConnectionPool(
                 kwargs={**self.get_connection_params(), "autocommit": True},
                 open=False,  # opened on first use, as Django does
