@@ -64,7 +64,7 @@ def test_a_client_registered_for_another_grant_gets_no_token(forget_registration
 
 
 @override_settings(ZAVA_OAUTH_REGISTRATIONS_PER_MINUTE=2)
-def test_registrations_are_limited_per_address(forget_registrations):
+def test_registrations_are_limited_per_address(forget_registrations, rate_limit_clock):
     client = Client(HTTP_HOST="127.0.0.1")
 
     statuses = [_register(client).status_code for _ in range(3)]

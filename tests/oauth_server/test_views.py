@@ -203,7 +203,7 @@ def test_authorize_sends_a_signed_out_person_to_the_admin_styled_login(flow, pub
 
 
 @override_settings(ZAVA_OAUTH_REQUESTS_PER_MINUTE=2)
-def test_login_and_token_requests_are_limited_per_address(database):
+def test_login_and_token_requests_are_limited_per_address(database, rate_limit_clock):
     clear_counters()  # the per-address limits start afresh
     client = Client()
     wrong = {"username": "nobody", "password": "wrong"}
