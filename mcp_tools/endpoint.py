@@ -41,6 +41,7 @@ from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from mcp_tools import icons, request_audit, sdk_adapter, server
+from mcp_tools.formatting import validation_summary
 from mcp_tools.invocation import OUTCOMES, ToolAnswer, invoke
 from mcp_tools.middleware import database_unavailable
 from mcp_tools.protected_resource import public_origin
@@ -187,7 +188,7 @@ class McpEndpointView(View):
                 request_audit.record(
                     method, message.get("params"), Outcome.REFUSED, "validation_error"
                 )
-            return _error(request_id, types.INVALID_PARAMS, _summarise(exc))
+            return _error(request_id, types.INVALID_PARAMS, validation_summary(exc))
         return self._dispatch(request, request_id, parsed)
 
     @staticmethod
@@ -306,7 +307,7 @@ def _call_tool(request: HttpRequest, params: types.CallToolRequestParams) -> typ
     try:
         arguments = sdk_adapter.validated_arguments(tool, params.arguments or {})
     except ValidationError as exc:
-        error = InvalidInput(f"Invalid arguments: {_summarise(exc)}", reason="arguments")
+        error = InvalidInput(f"Invalid arguments: {validation_summary(exc)}", reason="arguments")
         return _refuse(params, error)
     found = sdk_adapter.toolset_method(tool)
     toolset = found.toolset(context=None, request=request)
@@ -320,12 +321,3 @@ def _refuse(params: types.CallToolRequestParams, error: InvalidInput) -> types.C
         raise error
 
     return invoke(params.name[:100], dict(params.arguments or {}), fail)
-
-
-def _summarise(exc: ValidationError) -> str:
-    """Pydantic's errors as one short line: 'field: problem; field: problem'."""
-    parts = []
-    for detail in exc.errors(include_url=False, include_input=False)[:5]:
-        location = ".".join(str(p) for p in detail["loc"]) or "arguments"
-        parts.append(f"{location[:64]}: {detail['msg']}")
-    return "; ".join(parts)

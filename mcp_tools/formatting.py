@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 from retail.errors import ZavaError
 from retail.tenant_queries import QueryResult
 
@@ -41,3 +43,13 @@ def error_payload(error: ZavaError, *, query: str | None = None) -> str:
         payload["q"] = query[:2_000]
     payload.update({"c": [], "r": [], "n": 0})
     return dumps(payload)
+
+
+def validation_summary(exc: ValidationError) -> str:
+    """Pydantic's errors as one short line, 'field: problem; field: problem', naming
+    each field by its path in the request and never echoing the input."""
+    parts = []
+    for detail in exc.errors(include_url=False, include_input=False)[:5]:
+        location = ".".join(str(p) for p in detail["loc"]) or "arguments"
+        parts.append(f"{location[:64]}: {detail['msg']}")
+    return "; ".join(parts)

@@ -40,7 +40,10 @@ def subject(method: str, params: Any) -> tuple[str, dict[str, Any]]:
     if method == "completion/complete":
         ref = params.get("ref") if isinstance(params.get("ref"), dict) else {}
         name = ref.get("name") or ref.get("uri") or ""
-        return str(name), {"argument": params.get("argument")}
+        recorded = {"argument": params.get("argument")}
+        if params.get("context") is not None:  # the other arguments' values, as sent
+            recorded["context"] = params["context"]
+        return str(name), recorded
     arguments = params.get("arguments")
     name = params.get("name")
     return (

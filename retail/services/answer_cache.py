@@ -57,7 +57,9 @@ def cached(kind: str, question: str, produce: Callable[[], T]) -> T:
     seconds = settings.ZAVA_CACHE_SECONDS
     if seconds <= 0:
         return produce()
-    digest = hashlib.sha256(f"{scope_key()}\n{question}".encode()).hexdigest()
+    # surrogatepass: a question is any text, and this encoding of it is one-to-one.
+    question_bytes = f"{scope_key()}\n{question}".encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(question_bytes).hexdigest()
     key = f"answer:{kind}:{digest}"
     answer = cache.get(key)
     if answer is not None:

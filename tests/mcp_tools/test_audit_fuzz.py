@@ -1,7 +1,8 @@
 """Property-based: any Unicode in any string a client sends is answered cleanly and audited.
 
-Every string argument of every tool, every resource URI and every prompt argument
-gets arbitrary text, lone UTF-16 surrogates included (sent as JSON escapes, as
+Every string argument of every tool, every resource URI, every prompt argument and
+every string of a completion request (its argument and its context) gets arbitrary
+text, lone UTF-16 surrogates included (sent as JSON escapes, as
 ``json.dumps`` writes them). The answer is never a 500, is always valid UTF-8 JSON,
 and the request leaves exactly one audit row.
 """
@@ -52,8 +53,8 @@ any_character = st.characters() | st.integers(0xD800, 0xDFFF).map(chr)
 any_text = st.text(any_character, max_size=60)
 
 
-def answered_and_audited(url: str, token: str, method: str, params: dict) -> ToolCall:
-    """Send, check the answer is clean JSON-RPC, and return the request's one audit row."""
+def answered_and_audited(url: str, token: str, method: str, params: dict) -> tuple[ToolCall, dict]:
+    """Send, check the answer is clean JSON-RPC; the request's one audit row, the answer."""
     client_id = f"fuzz17-{uuid.uuid4().hex}"
     headers = {**JSON_HEADERS, "Authorization": f"Bearer {token}", "X-Request-ID": client_id}
     body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": method, "params": params})
@@ -64,7 +65,7 @@ def answered_and_audited(url: str, token: str, method: str, params: dict) -> Too
     assert ("result" in answer) != ("error" in answer)
     assert "Traceback" not in response.text
     (row,) = ToolCall.objects.filter(client_request_id=client_id)
-    return row
+    return row, answer
 
 
 @FUZZ
@@ -72,7 +73,7 @@ def answered_and_audited(url: str, token: str, method: str, params: dict) -> Too
 def test_any_text_in_any_tool_argument(database, url, token, target, text):
     tool, argument, is_list = target
     arguments = {argument: [text] if is_list else text}
-    row = answered_and_audited(url, token, "tools/call", {"name": tool, "arguments": arguments})
+    row, _ = answered_and_audited(url, token, "tools/call", {"name": tool, "arguments": arguments})
     assert row.tool == tool
     assert row.method == "tools/call"
 
@@ -80,7 +81,7 @@ def test_any_text_in_any_tool_argument(database, url, token, target, text):
 @FUZZ
 @given(uri=any_text | any_text.map(lambda text: f"zava://schema/{text}"))
 def test_any_resource_uri(database, url, token, uri):
-    row = answered_and_audited(url, token, "resources/read", {"uri": uri})
+    row, _ = answered_and_audited(url, token, "resources/read", {"uri": uri})
     assert row.method == "resources/read"
     assert row.tool == uri or row.tool == "(unknown)"
 
@@ -90,5 +91,33 @@ def test_any_resource_uri(database, url, token, uri):
 def test_any_text_in_any_prompt_argument(database, url, token, target, text):
     prompt, argument = target
     params = {"name": prompt, "arguments": {argument: text}}
-    row = answered_and_audited(url, token, "prompts/get", params)
+    row, _ = answered_and_audited(url, token, "prompts/get", params)
     assert (row.method, row.tool) == ("prompts/get", prompt)
+
+
+# A completion's ref (a prompt or a resource template) with an argument it completes.
+COMPLETION_REFS = [
+    ({"type": "ref/prompt", "name": "weekly_store_review"}, "store"),
+    ({"type": "ref/prompt", "name": "compare_my_stores"}, "period"),
+    ({"type": "ref/resource", "uri": "zava://catalogue/{category}/{product_type}"}, "product_type"),
+]
+
+
+@FUZZ
+@given(
+    target=st.sampled_from(COMPLETION_REFS),
+    value=any_text,
+    context=st.none()
+    | st.dictionaries(st.sampled_from(["category", "store"]) | any_text, any_text),
+)
+def test_any_text_in_a_completion_and_its_context(database, url, token, target, value, context):
+    ref, argument = target
+    params: dict = {"ref": ref, "argument": {"name": argument, "value": value}}
+    if context is not None:
+        params["context"] = {"arguments": context}
+    row, answer = answered_and_audited(url, token, "completion/complete", params)
+    assert row.method == "completion/complete"
+    # suggestions or a refusal naming the field; never "the incident has been logged"
+    assert answer.get("error", {}).get("code") in {None, -32602}, answer
+    assert row.tool == ref.get("name", ref.get("uri"))
+    assert set(row.arguments) == {"argument"} | ({"context"} if context is not None else set())

@@ -4,9 +4,12 @@ prompt and resource-template arguments, only from what the caller may see, audit
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 from mcp import types
 from mcp.shared.exceptions import McpError
@@ -150,3 +153,81 @@ def test_every_completion_is_audited_with_the_caller_and_what_was_typed(url, tok
         "refused",
         "validation_error",
     )
+
+
+def _raw_completion(url: str, token: str, params: dict) -> tuple[httpx.Response, str]:
+    """A completion request as raw JSON, so a lone surrogate travels as a JSON escape."""
+    client_id = f"complete-{uuid.uuid4().hex}"
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": "completion/complete", "params": params}
+    )
+    headers = {**JSON_HEADERS, "Authorization": f"Bearer {token}", "X-Request-ID": client_id}
+    return httpx.post(url, content=body, headers=headers, timeout=30), client_id
+
+
+def _log_after(log: Path, offset: int, request_id: str) -> list[dict]:
+    """The JSON log records written since ``offset``, once the request's own line is in."""
+    deadline = time.monotonic() + 10
+    while True:
+        records = [
+            json.loads(line)
+            for line in log.read_text()[offset:].splitlines()
+            if line.startswith("{")
+        ]
+        if any(r.get("request_id") == request_id for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.1)
+
+
+CATALOGUE_REF = {"type": "ref/resource", "uri": CATALOGUE_URI}
+WEEKLY_REF = {"type": "ref/prompt", "name": "weekly_store_review"}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        (
+            {"ref": CATALOGUE_REF, "argument": {"name": "product_type", "value": "sa"},
+             "context": {"arguments": {"category": "\udfff"}}},
+            "context.arguments.category",
+        ),
+        ({"ref": WEEKLY_REF, "argument": {"name": "store", "value": "\ud800"}}, "argument.value"),
+        ({"ref": WEEKLY_REF, "argument": {"name": "st\udc00re", "value": "Se"}}, "argument.name"),
+    ],
+    ids=["context", "value", "name"],
+)  # fmt: skip
+def test_a_lone_surrogate_anywhere_in_a_completion_is_invalid_params_and_audited_whole(
+    zava_server, tokens, database, params, field
+):
+    offset = len(zava_server.log.read_text())
+    response, client_id = _raw_completion(zava_server.mcp_url, tokens[SEATTLE.email], params)
+
+    assert response.status_code == 200
+    error = json.loads(response.content.decode("utf-8"))["error"]  # strict UTF-8
+    assert error["code"] == types.INVALID_PARAMS
+    assert field in error["message"] and "incident" not in error["message"]
+    records = _log_after(zava_server.log, offset, response.headers["X-Request-ID"])
+    assert not [r for r in records if r["level"] in {"ERROR", "CRITICAL"}], records
+    (row,) = ToolCall.objects.filter(client_request_id=client_id)
+    assert (row.method, row.outcome, row.error_code) == (
+        "completion/complete",
+        "refused",
+        "validation_error",
+    )
+    assert row.sanitised  # the surrogate is kept, escaped, not dropped
+    recorded = {"argument": params["argument"]} | (
+        {"context": params["context"]} if "context" in params else {}
+    )
+    # the audit keeps a lone surrogate as the text of its escape: "\\udfff"
+    assert row.arguments == json.loads(json.dumps(recorded).replace("\\u", "\\\\u"))
+
+
+def test_a_completions_context_is_audited_with_its_argument(zava_server, tokens, database):
+    params = {"ref": CATALOGUE_REF, "argument": {"name": "product_type", "value": "sa"},
+              "context": {"arguments": {"category": "Hand Tools"}}}  # fmt: skip
+    response, client_id = _raw_completion(zava_server.mcp_url, tokens[SEATTLE.email], params)
+
+    assert response.json()["result"]["completion"]["values"] == ["Hand Saws"]
+    (row,) = ToolCall.objects.filter(client_request_id=client_id)
+    assert row.outcome == "ok"
+    assert row.arguments == {"argument": params["argument"], "context": params["context"]}

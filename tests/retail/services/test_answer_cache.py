@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from retail.models import ManagerStore
+from retail.services.answer_cache import cached
 from retail.services.sales_queries import run_sales_query
 from retail.tenancy import tenant_context
 from tests.identities import BELLEVUE, EASTERN_ONLINE, SEATTLE
@@ -80,3 +81,13 @@ def test_caching_can_be_turned_off(database, settings):
     settings.ZAVA_CACHE_SECONDS = 0
     _answer(SEATTLE.id)
     assert _answer_keys() == set()
+
+
+def test_any_question_text_makes_a_key_lone_surrogates_included(database):
+    """A question is whatever a client sent; its key never fails to encode, and two
+    questions apart by one surrogate are two keys."""
+    with tenant_context(SEATTLE.id):
+        first = cached("probe", "typed \ud800", lambda: ["first"])
+        second = cached("probe", "typed \udfff", lambda: ["second"])
+        again = cached("probe", "typed \ud800", lambda: ["not produced"])
+    assert (first, second, again) == (["first"], ["second"], ["first"])
