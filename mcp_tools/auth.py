@@ -1,6 +1,7 @@
 """Bearer-token authentication and Origin checks for the MCP endpoint.
 
-Every failure looks the same to the client (401, ``WWW-Authenticate``, empty body):
+Every failure looks the same to the client (401, ``WWW-Authenticate``, one fixed
+JSON-RPC error):
 a missing, malformed, unknown, expired or revoked token cannot be told apart. Only a
 valid OAuth token without the tools' scope gets 403 (``insufficient_scope``).
 The reference's ``x-rls-user-id`` header is ignored: it grants nothing.
@@ -13,10 +14,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from mcp_tools.jsonrpc import SERVER_ERROR, error_response
 from mcp_tools.protected_resource import SCOPE, challenge, resource_url
 from retail.services.oauth_access import OAuthCredential, oauth_authenticate
 from retail.services.tokens import Credential, token_authenticate
 from zava.credentials import TOKEN_PREFIX, bearer_credential
+
+UNAUTHORIZED = "Unauthorized: send a valid bearer token (see WWW-Authenticate)."
 
 
 def authenticate(request: HttpRequest) -> Credential | OAuthCredential | None:
@@ -41,10 +45,13 @@ def rate_limit_key(credential: Credential | OAuthCredential) -> int | str:
 
 def unauthorized(request: HttpRequest) -> HttpResponse:
     error = None if bearer_credential(request) is None else "invalid_token"
-    response = HttpResponse(status=401)
-    response["WWW-Authenticate"] = challenge(request, error)
-    response["Content-Length"] = "0"
-    return response
+    return error_response(
+        None,
+        SERVER_ERROR,
+        UNAUTHORIZED,
+        status=401,
+        headers={"WWW-Authenticate": challenge(request, error)},
+    )
 
 
 def origin_allowed(request: HttpRequest) -> bool:

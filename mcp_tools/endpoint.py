@@ -11,6 +11,9 @@ same way, prompts read no data. Lists carry each item's icons (:mod:`mcp_tools.i
 When the database is down, a tool call, resource read or completion answers 503 with
 ``Retry-After``.
 
+Every answer is JSON (:mod:`mcp_tools.jsonrpc`): a method other than POST gets 405
+and a body over ``ZAVA_MCP_MAX_BODY_BYTES`` 413, each with a JSON-RPC error.
+
 Every request but ``initialize`` (which negotiates in its body) names its protocol
 version in ``MCP-Protocol-Version``: an unsupported one gets 400, a missing one means
 the spec's default (2025-03-26), and the answer carries the version in effect.
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import typing
 from functools import cache, lru_cache
@@ -31,6 +33,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -43,6 +46,7 @@ from pydantic import ValidationError
 from mcp_tools import icons, request_audit, sdk_adapter, server
 from mcp_tools.formatting import validation_summary
 from mcp_tools.invocation import OUTCOMES, ToolAnswer, invoke
+from mcp_tools.jsonrpc import JSON, error_response, json_response
 from mcp_tools.middleware import database_unavailable
 from mcp_tools.protected_resource import public_origin
 from mcp_tools.request_audit import AUDITED_METHODS
@@ -52,8 +56,6 @@ from retail.models import Outcome
 
 logger = logging.getLogger("zava.mcp")
 
-JSON = "application/json"
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
 RESOURCE_NOT_FOUND = -32002  # the MCP spec's code for resources/read of an unknown URI
 # The SDK's own request and notification models, keyed by method name.
@@ -67,37 +69,9 @@ NOTIFICATION_TYPES: dict[str, type] = {
 }
 
 
-def _json(payload: dict[str, Any], status: int = 200) -> HttpResponse:
-    body = valid_utf8(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
-    # An explicit length keeps gunicorn from switching to chunked encoding.
-    return HttpResponse(
-        body, status=status, content_type=JSON, headers={"Content-Length": str(len(body))}
-    )
-
-
-def valid_utf8(text: str) -> bytes:
-    """``text`` as UTF-8, lone surrogates (which a client can send escaped) as U+FFFD.
-
-    Anything the server echoes (a table name, a URI, a query) may hold one; encoding
-    it as is would fail and turn the answer into a 500.
-    """
-    try:
-        return text.encode()  # almost always: no scan of the whole answer
-    except UnicodeEncodeError:
-        return LONE_SURROGATE.sub("\ufffd", text).encode()
-
-
 def _result(request_id: str | int, result: types.Result) -> HttpResponse:
     payload = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return _json({"jsonrpc": "2.0", "id": request_id, "result": payload})
-
-
-def _error(
-    request_id: str | int | None, code: int, message: str, *, status: int = 200
-) -> HttpResponse:
-    return _json(
-        {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}, status
-    )
+    return json_response({"jsonrpc": "2.0", "id": request_id, "result": payload})
 
 
 def _unsupported_version(message: dict[str, Any], version: str) -> HttpResponse:
@@ -107,7 +81,27 @@ def _unsupported_version(message: dict[str, Any], version: str) -> HttpResponse:
         request_id = None
     supported = ", ".join(SUPPORTED_PROTOCOL_VERSIONS)
     text = f"Unsupported MCP-Protocol-Version {version[:32]!r}; supported versions: {supported}."
-    return _error(request_id, types.INVALID_REQUEST, text, status=400)
+    return error_response(request_id, types.INVALID_REQUEST, text, status=400)
+
+
+def _body_within_limit(request: HttpRequest) -> bytes | None:
+    """The request body, or None when it is over ``ZAVA_MCP_MAX_BODY_BYTES``.
+
+    A declared length over the limit is refused unread; Django's own cap
+    (``DATA_UPLOAD_MAX_MEMORY_SIZE``) would otherwise answer its HTML 400 page.
+    """
+    limit = settings.ZAVA_MCP_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return None
+    return body if len(body) <= limit else None
 
 
 def _accepted() -> HttpResponse:
@@ -126,28 +120,43 @@ def _tools_list_result(origin: str) -> types.Result:
 
 @method_decorator(csrf_exempt, name="dispatch")
 class McpEndpointView(View):
-    http_method_names = ["post", "get", "delete"]
+    http_method_names = ["post"]
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        # Stateless server: no server-initiated stream and no sessions to delete.
-        return HttpResponse(status=405, headers={"Allow": "POST", "Content-Length": "0"})
-
-    delete = get
+    def http_method_not_allowed(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        # Stateless server: no server-initiated stream (GET) and no sessions (DELETE).
+        return error_response(
+            None,
+            types.INVALID_REQUEST,
+            f"Method {str(request.method)[:16]} not allowed: send JSON-RPC messages by POST.",
+            status=405,
+            headers={"Allow": "POST"},
+        )
 
     def post(self, request: HttpRequest) -> HttpResponse:
         rejected = self._check_headers(request)
         if rejected is not None:
             return rejected
-        if len(request.body) > settings.ZAVA_MCP_MAX_BODY_BYTES:
-            return _error(None, types.INVALID_REQUEST, "Request body too large.", status=413)
+        body = _body_within_limit(request)
+        if body is None:
+            limit = settings.ZAVA_MCP_MAX_BODY_BYTES
+            message = f"Request body too large: the limit is {limit} bytes."
+            return error_response(None, types.INVALID_REQUEST, message, status=413)
         try:
-            message = json.loads(request.body)
+            message = json.loads(body)
         except (ValueError, RecursionError):
-            return _error(None, types.PARSE_ERROR, "Parse error: the body is not JSON.", status=400)
+            return error_response(
+                None, types.PARSE_ERROR, "Parse error: the body is not JSON.", status=400
+            )
         if isinstance(message, list):
-            return _error(None, types.INVALID_REQUEST, "Batches are not supported.", status=400)
+            return error_response(
+                None, types.INVALID_REQUEST, "Batches are not supported.", status=400
+            )
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-            return _error(None, types.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.", status=400)
+            return error_response(
+                None, types.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.", status=400
+            )
         if message.get("method") == "initialize":
             return self._answer(request, message)  # the version is negotiated in the body
         version = request.headers.get(PROTOCOL_VERSION_HEADER, types.DEFAULT_NEGOTIATED_VERSION)
@@ -163,20 +172,26 @@ class McpEndpointView(View):
         if method is None:
             if "id" in message and ("result" in message or "error" in message):
                 return _accepted()  # a response to a server request: nothing to do
-            return _error(message.get("id"), types.INVALID_REQUEST, "Missing method.", status=400)
+            return error_response(
+                message.get("id"), types.INVALID_REQUEST, "Missing method.", status=400
+            )
         if not isinstance(method, str):
-            return _error(None, types.INVALID_REQUEST, "The method must be a string.", status=400)
+            return error_response(
+                None, types.INVALID_REQUEST, "The method must be a string.", status=400
+            )
         if "id" not in message:
             return _accepted()  # notifications never get an answer
         request_id = message["id"]
         if isinstance(request_id, bool) or not isinstance(request_id, str | int):
-            return _error(
+            return error_response(
                 None, types.INVALID_REQUEST, "The id must be a string or an integer.", status=400
             )
 
         model = REQUEST_TYPES.get(method)
         if model is None:
-            return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {method[:64]}")
+            return error_response(
+                request_id, types.METHOD_NOT_FOUND, f"Method not found: {method[:64]}"
+            )
         try:
             parsed = model.model_validate(
                 {"method": method, "params": message["params"]}
@@ -188,17 +203,17 @@ class McpEndpointView(View):
                 request_audit.record(
                     method, message.get("params"), Outcome.REFUSED, "validation_error"
                 )
-            return _error(request_id, types.INVALID_PARAMS, validation_summary(exc))
+            return error_response(request_id, types.INVALID_PARAMS, validation_summary(exc))
         return self._dispatch(request, request_id, parsed)
 
     @staticmethod
     def _check_headers(request: HttpRequest) -> HttpResponse | None:
         if not _accepts_json(request.headers.get("Accept", "")):
-            return _error(
+            return error_response(
                 None, types.INVALID_REQUEST, "Not Acceptable: accept application/json.", status=406
             )
         if request.content_type != JSON:
-            return _error(
+            return error_response(
                 None, types.INVALID_REQUEST, "Content-Type must be application/json.", status=415
             )
         return None
@@ -220,7 +235,9 @@ class McpEndpointView(View):
             return _result(request_id, _tools_list_result(public_origin(request)))
         handler = sdk_adapter.request_handler(type(parsed))
         if handler is None:
-            return _error(request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}")
+            return error_response(
+                request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}"
+            )
         if parsed.method not in AUDITED_METHODS:  # lists: answered with their icons
             answer = _handler_answer(request_id, parsed, handler, origin=public_origin(request))
             return answer[0]
@@ -237,31 +254,35 @@ def _handler_answer(
     except Exception as exc:
         return _handler_error(request_id, parsed, exc)
     if isinstance(outcome, types.ErrorData):
-        return _error(request_id, outcome.code, outcome.message), "internal_error"
+        return error_response(request_id, outcome.code, outcome.message), "internal_error"
     result = outcome.root if origin is None else icons.with_icons(outcome.root, origin)
     return _result(request_id, result), ""
 
 
-def _handler_error(request_id: str | int, parsed: Any, exc: Exception) -> tuple[HttpResponse, str]:
+def _handler_error(
+    request_id: str | int, parsed: Any, exc: Exception
+) -> tuple[HttpResponse, str]:
     """A failed handler's answer: 503 when the database is down, else a JSON-RPC error."""
     if sdk_adapter.original_error(exc, DatabaseDown) is not None:
         return database_unavailable(), "unavailable"
     if isinstance(exc, ZavaError):  # a completion's read: typed, client-safe messages
         code = types.INVALID_PARAMS if exc.code == ErrorCode.VALIDATION else types.INTERNAL_ERROR
-        return _error(request_id, code, exc.message[:500]), str(exc.code)
+        return error_response(request_id, code, exc.message[:500]), str(exc.code)
     if isinstance(exc, FastMCPError):  # a resource that failed to read: our messages are safe
-        return _error(request_id, types.INTERNAL_ERROR, str(exc)[:500]), "internal_error"
+        return error_response(request_id, types.INTERNAL_ERROR, str(exc)[:500]), "internal_error"
     if isinstance(exc, ValueError):  # FastMCP's refusals: unknown URI or prompt, bad
         # arguments, and any failure of a templated resource (a chart), wrapped twice over
         typed = sdk_adapter.original_error(exc, ZavaError)
         if typed is not None and typed.code != ErrorCode.VALIDATION:
-            return _error(request_id, types.INTERNAL_ERROR, typed.message[:500]), str(typed.code)
+            return error_response(request_id, types.INTERNAL_ERROR, typed.message[:500]), str(
+                typed.code
+            )
         unknown = isinstance(parsed, types.ReadResourceRequest)
         code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
         message = typed.message if typed is not None else str(exc)
-        return _error(request_id, code, message[:500]), "validation_error"
+        return error_response(request_id, code, message[:500]), "validation_error"
     logger.error("MCP handler for %s failed", parsed.method, exc_info=exc)
-    return _error(request_id, types.INTERNAL_ERROR, "Internal error."), "internal_error"
+    return error_response(request_id, types.INTERNAL_ERROR, "Internal error."), "internal_error"
 
 
 def _audited_handler_answer(request_id: str | int, parsed: Any, handler: Any) -> HttpResponse:
@@ -275,7 +296,7 @@ def _audited_handler_answer(request_id: str | int, parsed: Any, handler: Any) ->
     params = parsed.params.model_dump(mode="json", by_alias=True) if parsed.params else None
     duration_ms = (time.perf_counter() - started) * 1000
     if not request_audit.record(parsed.method, params, outcome, code, duration_ms=duration_ms):
-        return _error(request_id, types.INTERNAL_ERROR, request_audit.UNRECORDED)
+        return error_response(request_id, types.INTERNAL_ERROR, request_audit.UNRECORDED)
     return response
 
 

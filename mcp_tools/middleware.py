@@ -17,10 +17,12 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from mcp import types
 
 from mcp_tools import rate_limit
 from mcp_tools.auth import authenticate, origin_allowed, rate_limit_key, unauthorized
 from mcp_tools.caller import Caller, current_caller
+from mcp_tools.jsonrpc import SERVER_ERROR, error_response
 from mcp_tools.protected_resource import insufficient_scope
 from mcp_tools.request_audit import record_rejected
 from retail.db_resilience import DatabaseDown, retry_on_connection_loss
@@ -38,7 +40,7 @@ class McpTenantMiddleware:
         if request.path_info != settings.ZAVA_MCP_PATH:
             return self.get_response(request)
         if not origin_allowed(request):
-            return HttpResponse("Origin not allowed", status=403, content_type="text/plain")
+            return error_response(None, SERVER_ERROR, "Origin not allowed.", status=403)
         if request.method != "POST":
             return self.get_response(request)  # the view answers 405; nothing runs
 
@@ -52,12 +54,12 @@ class McpTenantMiddleware:
         if token is None:
             verdict = rate_limit.check_failed_auth(request)
             if not verdict.allowed:
-                return rate_limit.too_many_requests(verdict)
+                return _too_many_requests(verdict)
             _audit_rejected(request, request_id, client_request_id)
             return unauthorized(request)
         verdict = rate_limit.check_token(rate_limit_key(token))
         if not verdict.allowed:
-            return rate_limit.too_many_requests(verdict)
+            return _too_many_requests(verdict)
 
         caller = Caller(
             manager_id=token.manager_id,
@@ -74,16 +76,30 @@ class McpTenantMiddleware:
         response["X-Request-ID"] = request_id
         return response
 
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """Anything the endpoint did not expect: logged, and a JSON-RPC 500, not HTML
+        (a lost database, 503)."""
+        if request.path_info != settings.ZAVA_MCP_PATH:
+            return None
+        if isinstance(exception, DatabaseError | DatabaseDown):
+            logger.warning("the MCP endpoint lost the database: %s", type(exception).__name__)
+            return database_unavailable()
+        logger.error("the MCP endpoint failed unexpectedly", exc_info=exception)
+        message = "Internal error; the incident has been logged."
+        return error_response(None, types.INTERNAL_ERROR, message, status=500)
+
 
 def database_unavailable() -> HttpResponse:
     """503 with a JSON-RPC error body: the database is down; try again shortly."""
-    body = (
-        b'{"jsonrpc":"2.0","id":null,"error":{"code":-32000,'
-        b'"message":"The database is unavailable right now; retry shortly."}}'
-    )
-    response = HttpResponse(body, status=503, content_type="application/json")
-    response["Retry-After"] = "5"
-    return response
+    message = "The database is unavailable right now; retry shortly."
+    return error_response(None, SERVER_ERROR, message, status=503, headers={"Retry-After": "5"})
+
+
+def _too_many_requests(verdict: rate_limit.Verdict) -> HttpResponse:
+    """429 with ``Retry-After`` and a JSON-RPC error body."""
+    message = f"Too many requests; retry in {verdict.retry_after} s."
+    headers = {"Retry-After": str(verdict.retry_after)}
+    return error_response(None, SERVER_ERROR, message, status=429, headers=headers)
 
 
 def _request_ids(request: HttpRequest) -> tuple[str, str]:

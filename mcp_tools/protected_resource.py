@@ -13,6 +13,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from oauth2_provider.views import OAuthProtectedResourceMetadataView
 
+from mcp_tools.jsonrpc import SERVER_ERROR, error_response
+
 REALM = "zava-mcp"
 METADATA_PATH = "/.well-known/oauth-protected-resource"
 SCOPE = "retail.read"
@@ -47,10 +49,13 @@ def challenge(request: HttpRequest, error: str | None = None, **params: str) -> 
 
 def insufficient_scope(request: HttpRequest) -> HttpResponse:
     """403 for a valid token that lacks the scope the tools need (RFC 6750 §3.1)."""
-    response = HttpResponse(status=403)
-    response["WWW-Authenticate"] = challenge(request, "insufficient_scope", scope=SCOPE)
-    response["Content-Length"] = "0"
-    return response
+    return error_response(
+        None,
+        SERVER_ERROR,
+        f"Forbidden: the token lacks the scope {SCOPE}.",
+        status=403,
+        headers={"WWW-Authenticate": challenge(request, "insufficient_scope", scope=SCOPE)},
+    )
 
 
 class McpResourceMetadataView(OAuthProtectedResourceMetadataView):

@@ -83,7 +83,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Authenticates /mcp requests and opens the caller's tenant context around them.
+    # The same refusal to be framed, as CSP frame-ancestors (what browsers follow first).
+    "zava.frame_ancestors.FrameAncestorsMiddleware",
+    # Authenticates /mcp requests; every answer of /mcp is JSON, errors included.
     "mcp_tools.middleware.McpTenantMiddleware",
 ]
 

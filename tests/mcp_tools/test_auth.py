@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from mcp_tools.auth import UNAUTHORIZED
 from retail.models import AccessToken, Manager, ToolCall
 from retail.services.tokens import token_issue, token_revoke
 from tests.identities import HEAD_OFFICE, SEATTLE
@@ -77,7 +78,13 @@ def test_bad_credentials_get_401_with_a_challenge_and_run_nothing(
 
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith('Bearer realm="zava-mcp"')
-    assert response.content == b""
+    # One fixed JSON-RPC error whatever was wrong: the cases cannot be told apart.
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32000, "message": UNAUTHORIZED},
+    }
     assert ToolCall.objects.filter(outcome="ok").count() == before
     refused = ToolCall.objects.filter(outcome="unauthorized").latest("created_at")
     assert refused.tool == "execute_sales_query"

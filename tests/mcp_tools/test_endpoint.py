@@ -6,6 +6,7 @@ import re
 
 import httpx
 import pytest
+from django.test import Client
 from mcp import types
 
 from tests.identities import SEATTLE
@@ -69,15 +70,33 @@ def test_initialize_negotiates_a_supported_protocol_version(url, token):
     assert result["protocolVersion"] == types.LATEST_PROTOCOL_VERSION
 
 
-@pytest.mark.parametrize("method", ["GET", "DELETE"])
-def test_get_and_delete_are_not_allowed_on_a_stateless_server(url, token, method):
+def _json_rpc_error(response: httpx.Response, status: int) -> dict:
+    """The JSON-RPC error of a refusal: JSON, never an HTML page."""
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["jsonrpc"] == "2.0" and body["id"] is None
+    return body["error"]
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT", "PATCH", "OPTIONS"])
+def test_methods_other_than_post_get_405_as_json_rpc(url, token, method):
     response = httpx.request(
         method,
         url,
         headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"},
         timeout=10,
     )
+    error = _json_rpc_error(response, 405)
+    assert error["code"] == types.INVALID_REQUEST
+    assert method in error["message"]
+    assert response.headers["Allow"] == "POST"
+
+
+def test_head_gets_405_with_the_json_type_and_no_body(url, token):
+    response = httpx.head(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/json"
     assert response.headers["Allow"] == "POST"
 
 
@@ -86,7 +105,7 @@ def test_a_foreign_origin_is_refused(url, token):
         url, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=token,
         headers={"Origin": "http://evil.example"},
     )  # fmt: skip
-    assert response.status_code == 403
+    assert "Origin" in _json_rpc_error(response, 403)["message"]
     allowed = post(
         url, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=token,
         headers={"Origin": "http://localhost:6274"},
@@ -192,11 +211,38 @@ def test_without_the_header_the_specs_default_version_applies(url, token):
     )
 
 
-def test_an_oversized_body_is_refused(url, token):
-    huge = {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x" * 2_000_000}}
+@pytest.mark.parametrize("megabytes", [1.1, 2.4, 5, 40])
+def test_an_oversized_body_is_413_as_json_rpc_at_any_size(url, token, megabytes):
+    """Over ZAVA_MCP_MAX_BODY_BYTES (1 MiB) and past Django's own 2.5 MB cap alike."""
+    pad = "x" * int(megabytes * 1024 * 1024)
+    huge = {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": pad}}
     response = post(url, huge, token=token)
-    assert response.status_code in (400, 413)
+    error = _json_rpc_error(response, 413)
+    assert error["code"] == types.INVALID_REQUEST
+    assert "too large" in error["message"]
     _healthy(url, token)
+
+
+def test_an_unexpected_failure_is_a_json_rpc_500_and_logged(database, token, monkeypatch, caplog):
+    """Through Django's whole middleware stack: whatever escapes the view is JSON."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("mcp_tools.endpoint._initialize", broken)
+    params = {"protocolVersion": "2025-06-18", "capabilities": {},
+              "clientInfo": {"name": "test", "version": "1"}}  # fmt: skip
+    response = Client().post(
+        "/mcp",
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params},
+        content_type="application/json",
+        headers={"Accept": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == types.INTERNAL_ERROR
+    assert "a bug" not in response.content.decode()
+    assert any(r.levelname == "ERROR" and r.exc_info for r in caplog.records)
 
 
 def test_responses_carry_a_server_request_id_and_echo_the_clients_apart(url, token):

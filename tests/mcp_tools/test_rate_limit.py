@@ -44,6 +44,8 @@ def test_a_token_over_its_limit_gets_429_with_retry_after(
     # Halfway through the window: retry once the other half has passed.
     half = WINDOW_SECONDS // 2
     assert half <= int(refused["Retry-After"]) <= half + 1
+    assert refused["Content-Type"] == "application/json"
+    assert refused.json()["error"]["message"].startswith("Too many requests")
     # Another manager's token has its own budget.
     assert _post(f"Bearer {tokens[BELLEVUE.email]}").status_code == 200
 

@@ -63,6 +63,8 @@ def test_a_token_without_the_scope_gets_403_insufficient_scope(make_token, zava_
     assert challenge["error"] == "insufficient_scope"
     assert challenge["scope"] == "retail.read"
     assert challenge["resource_metadata"].endswith("/.well-known/oauth-protected-resource/mcp")
+    assert response.headers["Content-Type"] == "application/json"
+    assert "retail.read" in response.json()["error"]["message"]
 
 
 def test_unlinking_or_deactivating_the_manager_takes_effect_on_the_next_call(

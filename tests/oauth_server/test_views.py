@@ -216,3 +216,16 @@ def test_login_and_token_requests_are_limited_per_address(database, rate_limit_c
     assert logins == [200, 200, 429]
     assert 429 not in tokens[:2]
     assert tokens[2] == 429
+
+
+def test_the_sign_in_and_consent_pages_refuse_to_be_framed(flow, seattle_person, public_client):
+    """X-Frame-Options for older browsers, CSP frame-ancestors for the rest."""
+    login = flow.http.get("/o/login/")
+    flow.sign_in(seattle_person)
+    consent = flow.authorize(public_client.client_id, Pkce.new())
+    refused = flow.authorize(public_client.client_id, Pkce.new(), state=None)
+
+    for page in (login, consent, refused):
+        assert page.status_code in (200, 400), page.text
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert page.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
