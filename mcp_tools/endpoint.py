@@ -259,9 +259,7 @@ def _handler_answer(
     return _result(request_id, result), ""
 
 
-def _handler_error(
-    request_id: str | int, parsed: Any, exc: Exception
-) -> tuple[HttpResponse, str]:
+def _handler_error(request_id: str | int, parsed: Any, exc: Exception) -> tuple[HttpResponse, str]:
     """A failed handler's answer: 503 when the database is down, else a JSON-RPC error."""
     if sdk_adapter.original_error(exc, DatabaseDown) is not None:
         return database_unavailable(), "unavailable"
