@@ -6,6 +6,8 @@ size-limited (``CIMD_FETCH_TIMEOUT_SECONDS``, ``CIMD_MAX_DOCUMENT_SIZE``). Tests
 need a document served from this machine, which those rules rightly refuse; only
 when ``ZAVA_OAUTH_CIMD_LOCALHOST_CA_FILE`` names a CA file (never in production)
 is ``https://localhost:<port>/…`` fetched from the loopback, verified against it.
+A document naming a redirect URI Zava refuses (plain http off the loopback, say) is
+refused whole, as an invalid document.
 """
 
 from __future__ import annotations
@@ -20,9 +22,22 @@ from django.conf import settings
 from oauth2_provider.cimd import CIMDError, SafeMetadataFetcher
 from oauth2_provider.settings import oauth2_settings
 
+from oauth_server.redirect_uris import redirect_uri_problems
+
 
 class ClientMetadataFetcher(SafeMetadataFetcher):
     def fetch(self, client_id: str) -> tuple[dict[str, Any], int]:
+        """The document and how long to keep it; refused (CIMDError) when it names a
+        redirect URI that :mod:`oauth_server.redirect_uris` refuses."""
+        metadata, max_age = self._fetch_document(client_id)
+        uris = metadata.get("redirect_uris")
+        if isinstance(uris, list) and all(isinstance(uri, str) for uri in uris):
+            problems = redirect_uri_problems(uris)
+            if problems:
+                raise CIMDError(f"invalid_redirect_uri: {' '.join(problems)}")
+        return metadata, max_age
+
+    def _fetch_document(self, client_id: str) -> tuple[dict[str, Any], int]:
         ca_file = settings.ZAVA_OAUTH_CIMD_LOCALHOST_CA_FILE
         parts = urlsplit(client_id)
         if not (ca_file and parts.scheme == "https" and parts.hostname == "localhost"):

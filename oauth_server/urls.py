@@ -29,7 +29,7 @@ urlpatterns = [
     # RFC 7592: a registered client reads or updates itself with its registration token.
     path(
         "register/<str:client_id>/",
-        toolkit.DynamicClientRegistrationManagementView.as_view(),
+        views.RegistrationManagementView.as_view(),
         name="dcr-register-management",
     ),
 ]

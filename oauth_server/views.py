@@ -8,6 +8,7 @@ on requests per client address.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -24,6 +25,7 @@ from oauth2_provider import views as toolkit
 
 from mcp_tools import rate_limit
 from mcp_tools.protected_resource import resource_url
+from oauth_server.redirect_uris import is_loopback, redirect_uri_problems
 from retail.services.oauth_access import manager_store_names, signed_in_manager
 
 View = Callable[..., HttpResponse]
@@ -110,8 +112,15 @@ class ConsentView(toolkit.AuthorizationView):
         context["scope_rows"] = list(
             zip(context.get("scopes", []), context.get("scopes_descriptions", []), strict=False)
         )
-        redirect_uri = context.get("redirect_uri") or ""
-        context["redirect_host"] = urlsplit(redirect_uri).netloc
+        redirect = urlsplit(context.get("redirect_uri") or "")
+        context["redirect_host"] = redirect.netloc
+        context["redirect_is_this_computer"] = is_loopback(redirect.hostname)
+        application = context.get("application")
+        # A name the client chose for itself (RFC 7591, or its own metadata document)
+        # proves nothing: only head office's own entries are shown as they are.
+        context["name_is_self_declared"] = application is not None and (
+            application.registration_source != application.RegistrationSource.MANUAL
+        )
         return context
 
 
@@ -135,6 +144,36 @@ class TokenView(toolkit.TokenView):
     """The toolkit's token endpoint, limited per address."""
 
 
+def _refused_redirect_uris(request: HttpRequest) -> HttpResponse | None:
+    """RFC 7591's ``invalid_redirect_uri`` when the metadata names a URI Zava refuses
+    (:mod:`oauth_server.redirect_uris`); None to let the toolkit check the rest."""
+    try:
+        metadata = json.loads(request.body)
+    except ValueError:
+        return None  # the toolkit answers invalid_client_metadata
+    uris = metadata.get("redirect_uris") if isinstance(metadata, dict) else None
+    if not isinstance(uris, list) or not all(isinstance(uri, str) for uri in uris):
+        return None
+    problems = redirect_uri_problems(uris)
+    if not problems:
+        return None
+    body = {"error": "invalid_redirect_uri", "error_description": " ".join(problems)}
+    return JsonResponse(body, status=400)
+
+
 @method_decorator(limited("oauth-register", "ZAVA_OAUTH_REGISTRATIONS_PER_MINUTE"), name="dispatch")
 class RegistrationView(toolkit.DynamicClientRegistrationView):
     """RFC 7591 registration, limited per address; 404 while switched off."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = _refused_redirect_uris(request)
+        return refused or super().post(request, *args, **kwargs)
+
+
+class RegistrationManagementView(toolkit.DynamicClientRegistrationManagementView):
+    """RFC 7592: a registered client reads or updates itself, under the same URI rule."""
+
+    def put(self, request: HttpRequest, client_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Checked before the token: the refusal tells only what the request itself says.
+        refused = _refused_redirect_uris(request)
+        return refused or super().put(request, client_id, *args, **kwargs)

@@ -365,6 +365,8 @@ OAUTH2_PROVIDER = {
     "CIMD_FETCH_TIMEOUT_SECONDS": 5,
     "CIMD_MAX_DOCUMENT_SIZE": 16 * 1024,
     "OAUTH2_VALIDATOR_CLASS": "oauth_server.validator.ZavaOAuth2Validator",
+    # Redirect URIs: https, or http to the loopback only (oauth_server.redirect_uris).
+    "APPLICATION_ADMIN_CLASS": "oauth_server.admin.ApplicationAdmin",
     "OIDC_ISS_ENDPOINT": ZAVA_PUBLIC_URL.rstrip("/"),  # empty: the issuer is the request's origin
     "DCR_ENABLED": ZAVA_OAUTH_DYNAMIC_REGISTRATION,
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
@@ -396,8 +398,8 @@ OAUTH2_PROVIDER = {
     "ALLOW_LOCALHOST_LOOPBACK": True,
 }
 # W008 warns that http redirect URIs are allowed: native MCP clients receive the code on
-# http://127.0.0.1:<port> (RFC 8252 §7.3), so they must be; other http hosts still need
-# an exact registered match.
+# http://127.0.0.1:<port> (RFC 8252 §7.3), so they must be; oauth_server.redirect_uris
+# refuses plain http to any other host, at registration and at authorization.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 # Where sign-in pages send people to log in (the consent flow and invitations).
 LOGIN_URL = "oauth2_provider:login"

@@ -61,6 +61,21 @@ def seattle_person(database) -> Iterator[Person]:
     user.delete()  # its grants and tokens go with it
 
 
+@dataclass(frozen=True)
+class Admin:
+    username: str
+    password: str
+
+
+@pytest.fixture
+def admin_account(database) -> Iterator[Admin]:
+    """A head-office superuser, to sign in to the admin in a browser."""
+    username, password = f"oauth-admin-{secrets.token_hex(3)}", secrets.token_urlsafe(18)
+    user = User.objects.create_superuser(username, email="", password=password)
+    yield Admin(username, password)
+    user.delete()
+
+
 @pytest.fixture
 def person_without_manager(database) -> Iterator[Person]:
     user = _user("not.a.manager")

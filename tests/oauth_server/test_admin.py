@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, Application
+from playwright.async_api import Page, async_playwright
 
 from retail.models import Manager
+from tests.browser.test_admin_flow import CHROMIUM, CHROMIUM_ARGS
 from tests.identities import SEATTLE
 from tests.mcp_client import post
 
@@ -96,3 +99,45 @@ def test_head_office_revokes_a_single_token_in_the_admin(head_office, make_token
     assert response.status_code == 200
     assert "Revoked 1 access token." in response.content.decode()
     assert post(zava_server.mcp_url, CALL, token=token).status_code == 401
+
+
+ADMIN_CLIENT_NAME = "Head office's test client"
+
+
+@pytest.mark.browser
+def test_head_office_cannot_save_a_client_with_a_plain_http_host(zava_server, admin_account):
+    """The admin's application form, in the browser: refused URIs are named at the field."""
+
+    async def fill_and_save(page: Page, redirect_uris: str) -> str:
+        await page.goto(f"{zava_server.url}/admin/oauth2_provider/application/add/")
+        await page.fill("#id_name", ADMIN_CLIENT_NAME)
+        await page.fill("#id_redirect_uris", redirect_uris)
+        await page.check("input[name=client_type][value=public]")
+        await page.check("input[name=authorization_grant_type][value=authorization-code]")
+        await page.click("input[name=_save]")
+        await page.wait_for_load_state()
+        return await page.inner_text("body")
+
+    async def work() -> tuple[str, str]:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = await browser.new_page()
+            await page.goto(f"{zava_server.url}/admin/login/")
+            await page.fill("#id_username", admin_account.username)
+            await page.fill("#id_password", admin_account.password)
+            await page.click("input[type=submit]")
+            await page.wait_for_selector("#user-tools")
+            refused = await fill_and_save(page, "https://client.example/cb\nhttp://evil.example/cb")
+            saved = await fill_and_save(page, "https://client.example/cb\nhttp://[::1]:8000/cb")
+            await browser.close()
+            return refused, saved
+
+    try:
+        refused, saved = asyncio.run(work())
+        assert "The redirect URI 'http://evil.example/cb' uses plain http" in refused
+        assert "client.example/cb' " not in refused  # only the refused one is named
+        assert "was added successfully" in saved
+        stored = Application.objects.get(name=ADMIN_CLIENT_NAME)
+        assert stored.redirect_uris.split() == ["https://client.example/cb", "http://[::1]:8000/cb"]
+    finally:
+        Application.objects.filter(name=ADMIN_CLIENT_NAME).delete()

@@ -143,3 +143,21 @@ def test_the_deploy_check_refuses_the_test_only_setting(settings) -> None:
     assert [m.id for m in cimd_loopback_fetch_off()] == ["zava.E101"]
     settings.ZAVA_OAUTH_CIMD_LOCALHOST_CA_FILE = ""
     assert cimd_loopback_fetch_off() == []
+
+
+@pytest.mark.parametrize("redirect_uri", ["http://evil.example/cb", "javascript:alert(1)"])
+def test_a_document_with_a_refused_redirect_uri_is_an_unknown_client(
+    cimd_server, documents, seattle_person, forget_cimd_clients, redirect_uri
+):
+    path = f"/refused-{abs(hash(redirect_uri))}.json"
+    url = documents.url(path)
+    documents.documents[path] = _document(url, redirect_uri)
+    flow = Flow(cimd_server.url)
+    flow.sign_in(seattle_person)
+
+    response = flow.authorize(url, Pkce.new(), redirect_uri=redirect_uri)
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert documents.fetches[path] == 1  # fetched, read, refused
+    assert not Application.objects.filter(client_id=url).exists()

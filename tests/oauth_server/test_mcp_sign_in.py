@@ -11,7 +11,6 @@ the SDK, as a desktop client's local listener would.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from django.contrib.auth.models import User
 from mcp import ClientSession
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
@@ -29,7 +27,7 @@ from playwright.async_api import Page, async_playwright
 
 from tests.browser.test_admin_flow import CHROMIUM, CHROMIUM_ARGS
 from tests.mcp_client import post, tool_json
-from tests.oauth_server.conftest import Person
+from tests.oauth_server.conftest import Admin, Person
 
 pytestmark = pytest.mark.browser
 CLIENT_NAME = "Zava sign-in test client"
@@ -66,9 +64,11 @@ class BrowserPerson:
     person: Person
     callbacks: list[str] = field(default_factory=list)
     consent_text: str = ""
+    consent_headers: dict[str, str] = field(default_factory=dict)
 
     async def open(self, url: str) -> None:
         await self.page.route(CALLBACK + "*", self._catch_callback)
+        self.page.on("response", self._note_consent_page)
         await self.page.goto(url)
         if await self.page.locator("#login-form").count():
             await self.page.fill("#id_username", self.person.username)
@@ -79,6 +79,10 @@ class BrowserPerson:
         await self.page.click("input[name=allow]")
         while not self.callbacks:
             await asyncio.sleep(0.05)
+
+    def _note_consent_page(self, response: Any) -> None:
+        if "/o/authorize/" in response.url and response.status == 200:
+            self.consent_headers = response.headers
 
     async def _catch_callback(self, route: Any) -> None:
         self.callbacks.append(route.request.url)
@@ -120,20 +124,6 @@ async def _stores(http: httpx.AsyncClient, mcp_url: str) -> list[list[int]]:
         return tool_json(result)["r"]
 
 
-@dataclass(frozen=True)
-class Admin:
-    username: str
-    password: str
-
-
-@pytest.fixture
-def admin_account(database) -> Iterator[Admin]:
-    username, password = f"oauth-admin-{secrets.token_hex(3)}", secrets.token_urlsafe(18)
-    user = User.objects.create_superuser(username, email="", password=password)
-    yield Admin(username, password)
-    user.delete()
-
-
 @pytest.fixture
 def forget_registered_clients(database) -> Iterator[None]:
     yield
@@ -169,6 +159,7 @@ def test_dynamic_registration_sign_in_refresh_and_revoke(
                 seen["stores"] = await _stores(http, zava_server.mcp_url)
                 seen["first"] = storage.tokens
                 seen["consent"] = person.consent_text
+                seen["consent_headers"] = person.consent_headers
                 # The access token ran out: the SDK refreshes it, with no browser step.
                 provider.context.token_expiry_time = 1.0  # long past (0 means "never expires")
                 seen["stores_after_refresh"] = await _stores(http, zava_server.mcp_url)
@@ -186,6 +177,11 @@ def test_dynamic_registration_sign_in_refresh_and_revoke(
     assert "Zava Retail Seattle" in seen["consent"]
     assert CLIENT_NAME in seen["consent"]
     assert "127.0.0.1:8977" in seen["consent"]
+    # The client named itself when it registered: the page says so, and where the code goes.
+    assert f"{CLIENT_NAME} (unverified: a name the client gave itself" in seen["consent"]
+    assert "your sign-in is sent to 127.0.0.1:8977 (a program on this computer)" in seen["consent"]
+    assert seen["consent_headers"]["x-frame-options"] == "DENY"
+    assert seen["consent_headers"]["content-security-policy"] == "frame-ancestors 'none'"
     assert seen["stores_after_refresh"] == [[1]]
     assert seen["second"].access_token != seen["first"].access_token
     assert seen["second"].refresh_token != seen["first"].refresh_token

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from django.test import Client, override_settings
-from oauth2_provider.models import AccessToken, Grant, RefreshToken
+from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
 from retail.models import ToolCall
 from retail.request_counters import clear_counters
@@ -229,3 +230,53 @@ def test_the_sign_in_and_consent_pages_refuse_to_be_framed(flow, seattle_person,
         assert page.status_code in (200, 400), page.text
         assert page.headers["X-Frame-Options"] == "DENY"
         assert page.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
+def test_a_client_stored_with_a_plain_http_host_never_gets_a_code(flow, seattle_person, database):
+    """Written before the rule (or by hand): refused at authorization, named or not."""
+    stored = Application.objects.create(
+        name="Zava Official",
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris="http://evil.example/cb",
+        registration_source=Application.RegistrationSource.DCR,
+    )
+    try:
+        flow.sign_in(seattle_person)
+        before = Grant.objects.count()
+        named = flow.authorize(stored.client_id, Pkce.new(), redirect_uri="http://evil.example/cb")
+        default = flow.authorize(stored.client_id, Pkce.new(), redirect_uri=None)
+
+        for response in (named, default):
+            assert response.status_code == 400, response.text
+            assert "evil.example" not in response.headers.get("Location", "")
+        assert Grant.objects.count() == before
+    finally:
+        stored.delete()
+
+
+def test_the_consent_page_marks_a_self_registered_name_unverified(
+    flow, seattle_person, public_client, zava_server
+):
+    registered = httpx.post(
+        f"{zava_server.url}/o/register/",
+        json={"client_name": "Zava Official", "redirect_uris": [REDIRECT_URI],
+              "token_endpoint_auth_method": "none"},
+        timeout=30,
+    ).json()  # fmt: skip
+    try:
+        flow.sign_in(seattle_person)
+        self_named = flow.authorize(registered["client_id"], Pkce.new())
+        head_office = flow.authorize(public_client.client_id, Pkce.new())
+
+        assert self_named.status_code == head_office.status_code == 200
+        assert re.search(
+            r'Zava Official</strong>\s*<span id="client-unverified">\(unverified', self_named.text
+        )
+        assert 'id="client-unverified"' not in head_office.text  # entered by head office
+        for page in (self_named, head_office):
+            host = re.search(r'<strong id="redirect-host">([^<]*)</strong>', page.text)
+            assert host and host.group(1) == "127.0.0.1:8976"
+            assert "a program on this computer" in page.text
+    finally:
+        Application.objects.filter(client_id=registered["client_id"]).delete()
