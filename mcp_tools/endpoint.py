@@ -272,9 +272,8 @@ def _handler_error(request_id: str | int, parsed: Any, exc: Exception) -> tuple[
         # arguments, and any failure of a templated resource (a chart), wrapped twice over
         typed = sdk_adapter.original_error(exc, ZavaError)
         if typed is not None and typed.code != ErrorCode.VALIDATION:
-            return error_response(request_id, types.INTERNAL_ERROR, typed.message[:500]), str(
-                typed.code
-            )
+            failed = error_response(request_id, types.INTERNAL_ERROR, typed.message[:500])
+            return failed, str(typed.code)
         unknown = isinstance(parsed, types.ReadResourceRequest)
         code = RESOURCE_NOT_FOUND if unknown else types.INVALID_PARAMS
         message = typed.message if typed is not None else str(exc)

@@ -77,13 +77,11 @@ class McpTenantMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """Anything the endpoint did not expect: logged, and a JSON-RPC 500, not HTML
-        (a lost database, 503)."""
+        """Anything the endpoint did not expect: logged, and a JSON-RPC 500, not HTML.
+
+        (A lost database never gets here: the endpoint answers it with a 503.)"""
         if request.path_info != settings.ZAVA_MCP_PATH:
             return None
-        if isinstance(exception, DatabaseError | DatabaseDown):
-            logger.warning("the MCP endpoint lost the database: %s", type(exception).__name__)
-            return database_unavailable()
         logger.error("the MCP endpoint failed unexpectedly", exc_info=exception)
         message = "Internal error; the incident has been logged."
         return error_response(None, types.INTERNAL_ERROR, message, status=500)

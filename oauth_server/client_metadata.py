@@ -22,7 +22,7 @@ from django.conf import settings
 from oauth2_provider.cimd import CIMDError, SafeMetadataFetcher
 from oauth2_provider.settings import oauth2_settings
 
-from oauth_server.redirect_uris import redirect_uri_problems
+from oauth_server.redirect_uris import metadata_redirect_problems
 
 
 class ClientMetadataFetcher(SafeMetadataFetcher):
@@ -30,11 +30,9 @@ class ClientMetadataFetcher(SafeMetadataFetcher):
         """The document and how long to keep it; refused (CIMDError) when it names a
         redirect URI that :mod:`oauth_server.redirect_uris` refuses."""
         metadata, max_age = self._fetch_document(client_id)
-        uris = metadata.get("redirect_uris")
-        if isinstance(uris, list) and all(isinstance(uri, str) for uri in uris):
-            problems = redirect_uri_problems(uris)
-            if problems:
-                raise CIMDError(f"invalid_redirect_uri: {' '.join(problems)}")
+        problems = metadata_redirect_problems(metadata)
+        if problems:
+            raise CIMDError(f"invalid_redirect_uri: {' '.join(problems)}")
         return metadata, max_age
 
     def _fetch_document(self, client_id: str) -> tuple[dict[str, Any], int]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 LOOPBACK_NAMES = frozenset({"localhost"})
@@ -64,3 +65,12 @@ def redirect_uri_problems(uris: Iterable[str]) -> list[str]:
         if problem:
             problems.append(f"The redirect URI {uri[:200]!r} {problem}.")
     return problems
+
+
+def metadata_redirect_problems(metadata: Any) -> list[str]:
+    """The refused URIs of client metadata (RFC 7591 or a metadata document); empty
+    when ``redirect_uris`` is fine or malformed (the toolkit refuses malformed ones)."""
+    uris = metadata.get("redirect_uris") if isinstance(metadata, dict) else None
+    if not isinstance(uris, list) or not all(isinstance(uri, str) for uri in uris):
+        return []
+    return redirect_uri_problems(uris)

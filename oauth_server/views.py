@@ -25,7 +25,7 @@ from oauth2_provider import views as toolkit
 
 from mcp_tools import rate_limit
 from mcp_tools.protected_resource import resource_url
-from oauth_server.redirect_uris import is_loopback, redirect_uri_problems
+from oauth_server.redirect_uris import is_loopback, metadata_redirect_problems
 from retail.services.oauth_access import manager_store_names, signed_in_manager
 
 View = Callable[..., HttpResponse]
@@ -148,13 +148,9 @@ def _refused_redirect_uris(request: HttpRequest) -> HttpResponse | None:
     """RFC 7591's ``invalid_redirect_uri`` when the metadata names a URI Zava refuses
     (:mod:`oauth_server.redirect_uris`); None to let the toolkit check the rest."""
     try:
-        metadata = json.loads(request.body)
+        problems = metadata_redirect_problems(json.loads(request.body))
     except ValueError:
-        return None  # the toolkit answers invalid_client_metadata
-    uris = metadata.get("redirect_uris") if isinstance(metadata, dict) else None
-    if not isinstance(uris, list) or not all(isinstance(uri, str) for uri in uris):
-        return None
-    problems = redirect_uri_problems(uris)
+        return None  # not JSON: the toolkit answers invalid_client_metadata
     if not problems:
         return None
     body = {"error": "invalid_redirect_uri", "error_description": " ".join(problems)}

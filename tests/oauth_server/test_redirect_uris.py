@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from oauth_server.redirect_uris import redirect_uri_problem, redirect_uri_problems
+from oauth_server.redirect_uris import (
+    metadata_redirect_problems,
+    redirect_uri_problem,
+    redirect_uri_problems,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +51,11 @@ def test_each_refused_uri_is_named_once_and_the_allowed_ones_not_at_all():
     )
     assert len(problems) == 2
     assert "'http://evil.example/a'" in problems[0] and "'data:text/html,x'" in problems[1]
+
+
+def test_metadata_with_malformed_redirect_uris_is_left_to_the_toolkit():
+    assert metadata_redirect_problems({"redirect_uris": "http://evil.example/cb"}) == []
+    assert metadata_redirect_problems({"redirect_uris": [7]}) == []
+    assert metadata_redirect_problems(["not", "a", "dict"]) == []
+    (problem,) = metadata_redirect_problems({"redirect_uris": ["http://evil.example/cb"]})
+    assert "http://evil.example/cb" in problem
