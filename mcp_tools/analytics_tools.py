@@ -1,12 +1,12 @@
 """The analytics tools: ready answers to the questions managers ask most often.
 
 Each tool validates its arguments, calls one service of ``retail.services.analytics``
-inside the caller's tenant context (``@tool`` runs it through ``invoke``), and answers with the
+inside the caller's tenant context (:mod:`mcp_tools.pipeline` runs it), and answers with the
 report as JSON twice: as ``structuredContent`` matching the tool's output schema,
 and as text for clients that read only text. ``chart=true`` (and
 ``plot_sales_trend``) adds a PNG image and a ``resource_link`` to the same chart, which
-the caller can read again for a while. The text is fenced as untrusted data
-(:mod:`mcp_tools.untrusted`); ``structuredContent`` is the plain report. Access rules
+the caller can read again for a while. The pipeline fences the text as untrusted data
+(``fenced=True``); ``structuredContent`` is the plain report. Access rules
 stay in PostgreSQL.
 """
 
@@ -22,11 +22,11 @@ from mcp_server import MCPToolset
 from pydantic import Field
 from pydantic_core import to_jsonable_python
 
+from mcp_tools.answers import ToolAnswer
 from mcp_tools.formatting import dumps
-from mcp_tools.invocation import ToolAnswer
 from mcp_tools.resources import chart_link
 from mcp_tools.server import tool
-from mcp_tools.untrusted import UNTRUSTED_RESULTS, fence
+from mcp_tools.untrusted import UNTRUSTED_RESULTS
 from retail.services.analytics import (
     InventoryAlertsReport,
     SalesTrendReport,
@@ -130,7 +130,7 @@ plan stock ahead of a season. {INSIGHTS}
 class AnalyticsTools(MCPToolset):
     """Ready analytics for one manager's stores."""
 
-    @tool(STORE_PERFORMANCE_DESCRIPTION, output=StorePerformanceReport)
+    @tool(STORE_PERFORMANCE_DESCRIPTION, output=StorePerformanceReport, fenced=True)
     def get_store_performance(
         self,
         period: PeriodArg = "last_30_days",
@@ -142,7 +142,7 @@ class AnalyticsTools(MCPToolset):
         draw = charts.store_performance_chart if chart else None
         return _answer(report, rows=len(report.stores), draw=draw)
 
-    @tool(TOP_PRODUCTS_DESCRIPTION, output=TopProductsReport)
+    @tool(TOP_PRODUCTS_DESCRIPTION, output=TopProductsReport, fenced=True)
     def get_top_products(
         self,
         period: PeriodArg = "last_30_days",
@@ -159,7 +159,7 @@ class AnalyticsTools(MCPToolset):
         draw = charts.top_products_chart if chart and report.products else None
         return _answer(report, rows=len(report.products), draw=draw)
 
-    @tool(SALES_TREND_DESCRIPTION, output=SalesTrendReport)
+    @tool(SALES_TREND_DESCRIPTION, output=SalesTrendReport, fenced=True)
     def get_sales_trend(
         self,
         period: PeriodArg = "last_90_days",
@@ -170,7 +170,7 @@ class AnalyticsTools(MCPToolset):
     ) -> ToolAnswer:
         return _sales_trend(period, granularity, category, as_of, chart=chart)
 
-    @tool(PLOT_TREND_DESCRIPTION, output=SalesTrendReport)
+    @tool(PLOT_TREND_DESCRIPTION, output=SalesTrendReport, fenced=True)
     def plot_sales_trend(
         self,
         period: PeriodArg = "last_90_days",
@@ -180,7 +180,7 @@ class AnalyticsTools(MCPToolset):
     ) -> ToolAnswer:
         return _sales_trend(period, granularity, category, as_of, chart=True)
 
-    @tool(INVENTORY_DESCRIPTION, output=InventoryAlertsReport)
+    @tool(INVENTORY_DESCRIPTION, output=InventoryAlertsReport, fenced=True)
     def get_inventory_alerts(
         self,
         threshold_days: Annotated[
@@ -210,7 +210,7 @@ class AnalyticsTools(MCPToolset):
         )
         return _answer(report, rows=len(report.alerts))
 
-    @tool(SEASONALITY_DESCRIPTION, output=SeasonalityReport)
+    @tool(SEASONALITY_DESCRIPTION, output=SeasonalityReport, fenced=True)
     def get_category_seasonality(
         self,
         category: CategoryArg = None,
@@ -237,7 +237,7 @@ def _day(as_of: str | None) -> date | None:
 def _answer(report: Any, *, rows: int, draw: Callable[[Any], bytes] | None = None) -> ToolAnswer:
     """The report as structured content and as fenced JSON text, and its chart when asked."""
     data = to_jsonable_python(report)
-    content: list[types.ContentBlock] = [types.TextContent(type="text", text=fence(dumps(data)))]
+    content: list[types.ContentBlock] = [types.TextContent(type="text", text=dumps(data))]
     if draw is not None:
         png = draw(report)
         image = base64.b64encode(png).decode("ascii")

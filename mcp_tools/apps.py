@@ -7,6 +7,6 @@ class McpToolsConfig(AppConfig):
 
     def ready(self) -> None:
         # django-mcp-server (listed before us) has registered the tools by now.
-        from mcp_tools import checks, server  # noqa: F401 - checks register on import
+        from mcp_tools import checks, registry  # noqa: F401 - checks register on import
 
-        server.configure()
+        registry.build_once()

@@ -16,14 +16,14 @@ from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 from mcp.shared.tool_name_validation import validate_tool_name
 
-from mcp_tools import sdk_adapter
+from mcp_tools.registry import registry
 
 HINT = "Rename the tool: 1-128 characters of A-Z, a-z, 0-9, '_', '-' and '.' (MCP 2025-11-25)."
 
 
 @register()
 def check_tool_names(**kwargs: Any) -> list[CheckMessage]:
-    return tool_name_messages(tool.name for tool in sdk_adapter.registered_tools())
+    return tool_name_messages(registry().tools)
 
 
 def tool_name_messages(names: Iterable[str]) -> list[CheckMessage]:

@@ -1,8 +1,9 @@
 """The Zava tools, registered with django-mcp-server (which autodiscovers ``mcp.py``).
 
 Names, parameters and defaults are the reference's, a compatibility contract. Each
-tool is a few lines: validate, call the service or data layer, format; ``@tool``
-runs it for the caller (tenant context, typed errors, audit). Access rules
+tool is a few lines: validate, call the service or data layer, format; the pipeline
+(:mod:`mcp_tools.pipeline`) runs it for the caller (tenant context, typed errors,
+fencing of answers marked ``fenced``, audit). Access rules
 live in PostgreSQL (row-level security); the tools add none of their own.
 """
 
@@ -14,11 +15,11 @@ from typing import Annotated
 from mcp_server import MCPToolset
 from pydantic import Field
 
+from mcp_tools.answers import ToolAnswer, text_answer
 from mcp_tools.formatting import compact_result
-from mcp_tools.invocation import ToolAnswer, note_sql_fingerprint, text_answer
 from mcp_tools.server import tool
-from mcp_tools.sql_guard import QueryRejected, check_query
-from mcp_tools.untrusted import UNTRUSTED_RESULTS, fence
+from mcp_tools.sql_guard import check_query
+from mcp_tools.untrusted import UNTRUSTED_RESULTS
 from retail.services.product_search import search_products
 from retail.services.sales_queries import run_sales_query
 from retail.services.table_docs import VALID_TABLE_NAMES, describe_tables
@@ -84,27 +85,27 @@ class ZavaTools(MCPToolset):
     ) -> ToolAnswer:
         return text_answer(describe_tables(table_names))
 
-    @tool(QUERY_DESCRIPTION, echo="postgresql_query")
+    @tool(QUERY_DESCRIPTION, echo="postgresql_query", fenced=True)
     def execute_sales_query(
         self,
         postgresql_query: Annotated[
             str, Field(description="A well-formed PostgreSQL query.", max_length=20_000)
         ],
     ) -> ToolAnswer:
-        try:
-            checked = check_query(postgresql_query)
-        except QueryRejected as rejected:
-            note_sql_fingerprint(rejected.fingerprint or "")  # the audit need not parse again
-            raise
-        note_sql_fingerprint(checked.fingerprint)
-        result = run_sales_query(checked.sql)
-        return text_answer(fence(compact_result(result)), rows=len(result.rows))
+        checked = check_query(postgresql_query)  # a refusal carries its own fingerprint
+        result = run_sales_query(checked.sql, reads_clock=checked.reads_clock)
+        return text_answer(
+            compact_result(result),
+            rows=len(result.rows),
+            fingerprint=checked.fingerprint,
+            cache_hit=None if checked.reads_clock else result.from_cache,
+        )
 
     @tool(DATE_DESCRIPTION)
     def get_current_utc_date(self) -> ToolAnswer:
         return text_answer(f"Current UTC Date/Time: {datetime.now(UTC).isoformat()}")
 
-    @tool(SEARCH_DESCRIPTION)
+    @tool(SEARCH_DESCRIPTION, fenced=True)
     def semantic_search_products(
         self,
         query_description: Annotated[
@@ -129,9 +130,7 @@ class ZavaTools(MCPToolset):
             similarity_threshold=similarity_threshold,
         )
         empty = f"No products >= {similarity_threshold:.1f}%"
-        return text_answer(
-            fence(compact_result(result, empty_message=empty)), rows=len(result.rows)
-        )
+        return text_answer(compact_result(result, empty_message=empty), rows=len(result.rows))
 
 
 # Further toolsets, resources and prompts register on import; django-mcp-server only

@@ -1,11 +1,11 @@
-"""Per-request identity for the MCP endpoint: Origin check, bearer token, rate limit.
+"""Authentication for the MCP endpoint: Origin check, bearer token, rate limit.
 
 Runs before the view for every POST to the endpoint, because the view's own
-(DRF-style) authentication would come too late. It sets the caller the token names;
-it opens no transaction. Only the work that reads tenant data (a tool call, a
-resource read) opens a tenant context for that caller, in
-:mod:`mcp_tools.invocation`; ``ping``, ``initialize``, notifications and the lists
-need none. Requests to other paths pass through untouched.
+(DRF-style) authentication would come too late. It puts the caller the token names
+on the request as ``request.zava_caller`` (as Django's own middleware puts
+``request.user``), and opens no transaction: only the work that reads tenant data
+opens a tenant context for that caller, in :mod:`mcp_tools.pipeline`. Requests to
+other paths pass through untouched.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from mcp import types
 
 from mcp_tools import rate_limit
 from mcp_tools.auth import authenticate, origin_allowed, rate_limit_key, unauthorized
-from mcp_tools.caller import Caller, current_caller
-from mcp_tools.jsonrpc import SERVER_ERROR, error_response
+from mcp_tools.caller import Caller
+from mcp_tools.jsonrpc import SERVER_ERROR, database_down_reply, error_response, respond
 from mcp_tools.protected_resource import insufficient_scope
 from mcp_tools.request_audit import record_rejected
 from retail.db_resilience import DatabaseDown, retry_on_connection_loss
@@ -32,7 +32,7 @@ from zava.observability.middleware import client_request_id_of
 logger = logging.getLogger("zava.mcp")
 
 
-class McpTenantMiddleware:
+class McpAuthMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -50,7 +50,7 @@ class McpTenantMiddleware:
         except InsufficientScope:
             return insufficient_scope(request)
         except (DatabaseError, DatabaseDown):
-            return database_unavailable()
+            return respond(database_down_reply())
         if token is None:
             verdict = rate_limit.check_failed_auth(request)
             if not verdict.allowed:
@@ -67,12 +67,8 @@ class McpTenantMiddleware:
             request_id=request_id,
             client_request_id=client_request_id,
         )
-        request.zava_caller = caller
-        reset = current_caller.set(caller)
-        try:
-            response = self.get_response(request)
-        finally:
-            current_caller.reset(reset)
+        request.zava_caller = caller  # type: ignore[attr-defined]
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
 
@@ -85,12 +81,6 @@ class McpTenantMiddleware:
         logger.error("the MCP endpoint failed unexpectedly", exc_info=exception)
         message = "Internal error; the incident has been logged."
         return error_response(None, types.INTERNAL_ERROR, message, status=500)
-
-
-def database_unavailable() -> HttpResponse:
-    """503 with a JSON-RPC error body: the database is down; try again shortly."""
-    message = "The database is unavailable right now; retry shortly."
-    return error_response(None, SERVER_ERROR, message, status=503, headers={"Retry-After": "5"})
 
 
 def _too_many_requests(verdict: rate_limit.Verdict) -> HttpResponse:

@@ -1,26 +1,31 @@
-"""Audit rows for MCP requests other than tool runs: resource reads, prompt requests,
-requests refused before a handler (malformed parameters, no valid token).
+"""The audit of MCP requests: one row per request that reads data or runs something.
 
-Tool runs are recorded by :mod:`mcp_tools.invocation`; everything here goes through
-the same writer, :func:`retail.services.audit.tool_call_record`. What a client
-names (a tool, a resource URI, a prompt) is stored as the name only when the server
-has registered it; anything else is ``(unknown)``, the raw text kept apart.
+:func:`write` records a request the pipeline ran (tool calls, resource reads, prompt
+requests, completions) from its :class:`~mcp_tools.pipeline.CallOutcome`;
+:func:`record_refused` one whose parameters did not parse; :func:`record_rejected` one
+refused for want of a valid token. All go through the same writer,
+:func:`retail.services.audit.tool_call_record`. What a client names (a tool, a
+resource URI, a prompt) is stored as the name only when the registry has it; anything
+else is ``(unknown)``, the raw text kept apart.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest
 
-from mcp_tools import sdk_adapter
-from mcp_tools.caller import current_caller
+from mcp_tools.caller import Caller
+from mcp_tools.registry import registry
 from retail.models import Outcome
 from retail.services.audit import tool_call_record
+
+if TYPE_CHECKING:
+    from mcp_tools.pipeline import CallOutcome
 
 logger = logging.getLogger("zava.mcp")
 
@@ -31,12 +36,14 @@ _PEEK_BYTES = 65_536
 
 
 def subject(method: str, params: Any) -> tuple[str, dict[str, Any]]:
-    """The name a request asks for (tool, resource URI or prompt) and its arguments."""
+    """The name a request asks for (tool, resource URI or prompt) and its arguments,
+    from parameters as the client sent them (for requests the pipeline never ran)."""
     params = params if isinstance(params, dict) else {}
     if method == "resources/read":  # a templated URI is named by its template
         uri = params.get("uri")
         text = str(uri) if uri is not None else ""
-        return sdk_adapter.resource_template_of(text) or text, {"uri": uri}
+        found = registry().template_of(text)
+        return (found[0].uri_template if found else text), {"uri": uri}
     if method == "completion/complete":
         ref = params.get("ref") if isinstance(params.get("ref"), dict) else {}
         name = ref.get("name") or ref.get("uri") or ""
@@ -52,26 +59,8 @@ def subject(method: str, params: Any) -> tuple[str, dict[str, Any]]:
     )
 
 
-def is_registered(method: str, name: str) -> bool:
-    """Whether ``name`` is a tool, resource (or template), or prompt this server registered."""
-    if method == "tools/call":
-        return sdk_adapter.find_tool(name) is not None
-    if method == "resources/read":
-        return sdk_adapter.resource_exists(name)
-    if method == "prompts/get":
-        return sdk_adapter.prompt_exists(name)
-    if method == "completion/complete":  # a prompt's name or a resource template's URI
-        return (
-            sdk_adapter.prompt_exists(name) or name in sdk_adapter.registered_resource_templates()
-        )
-    return False
-
-
-def caller_fields() -> dict[str, Any]:
+def _caller_fields(caller: Caller) -> dict[str, Any]:
     """Who is asking, as the audit records it: from the token, never from the request."""
-    caller = current_caller.get()
-    if caller is None:
-        return {"manager_id": None, "token_id": None, "request_id": "", "client_request_id": ""}
     return {
         "manager_id": caller.manager_id,
         "token_id": caller.token_id,
@@ -80,31 +69,45 @@ def caller_fields() -> dict[str, Any]:
     }
 
 
-def record(
-    method: str,
-    params: Any,
-    outcome: str,
-    error_code: str = "",
-    *,
-    duration_ms: float | None = None,
-) -> bool:
-    """One audit row for the current caller's request; False when it could not be written."""
-    name, arguments = subject(method, params)
+def write(caller: Caller, outcome: CallOutcome) -> bool:
+    """The audit row of a request the pipeline ran; False when it could not be written."""
     try:
         tool_call_record(
-            **caller_fields(),
+            **_caller_fields(caller),
+            method=outcome.method,
+            tool=outcome.name,
+            registered=outcome.registered,
+            arguments=outcome.arguments,
+            outcome=outcome.outcome,
+            error_code=outcome.error_code,
+            rows=outcome.rows,
+            duration_ms=outcome.duration_ms,
+            sql_argument=outcome.sql_argument,
+            sql_fingerprint=outcome.fingerprint,
+        )
+    except Exception:  # no answer leaves without its record
+        logger.exception("could not write the audit row for %s", outcome.method)
+        return False
+    return True
+
+
+def record_refused(caller: Caller, method: str, params: Any) -> None:
+    """A request whose parameters did not parse: refused before any handler ran."""
+    name, arguments = subject(method, params)
+    spec = registry().tools.get(name) if method == "tools/call" else None
+    try:
+        tool_call_record(
+            **_caller_fields(caller),
             method=method,
             tool=name,
-            registered=is_registered(method, name),
+            registered=registry().knows(method, name),
             arguments=arguments,
-            outcome=outcome,
-            error_code=error_code,
-            duration_ms=round(duration_ms, 2) if duration_ms is not None else None,
+            outcome=Outcome.REFUSED,
+            error_code="validation_error",
+            sql_argument=spec.sql_argument if spec else None,
         )
     except DatabaseError:
         logger.exception("could not write the audit row for %s", method)
-        return False
-    return True
 
 
 def record_rejected(request: HttpRequest, request_id: str, client_request_id: str) -> None:
@@ -124,7 +127,7 @@ def record_rejected(request: HttpRequest, request_id: str, client_request_id: st
             token_id=None,
             method=method if audited else "",
             tool=name,
-            registered=not audited or is_registered(method, name),
+            registered=not audited or registry().knows(method, name),
             arguments={},  # an unauthenticated caller's arguments are not kept
             outcome=Outcome.UNAUTHORIZED,
             error_code="authorization_error",

@@ -132,6 +132,14 @@ VECTOR_FUNCTIONS = frozenset(
     }
 )  # fmt: skip
 
+# Functions whose value depends on when the query runs (``age(x)`` counts from today),
+# and the special date strings PostgreSQL reads the clock for ('now'::date, 'today').
+# A query using one reads the clock, so its answer must not be cached.
+CLOCK_FUNCTIONS = frozenset(
+    {"now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "age"}
+)
+CLOCK_STRINGS = frozenset({"now", "today", "tomorrow", "yesterday"})
+
 # Our own functions in the retail schema, callable bare or as ``retail.name``.
 RETAIL_FUNCTIONS = frozenset({"search_products_by_description"})
 
@@ -249,11 +257,16 @@ class QueryRejected(InvalidInput):
 
 @dataclass(frozen=True)
 class CheckedQuery:
-    """A query that passed the guard, with what logs and the executor need of it."""
+    """A query that passed the guard, with what logs, the cache and the executor need.
+
+    ``reads_clock`` is true when the answer depends on when it runs (``now()``,
+    ``CURRENT_DATE``, ``'today'::date``...): such answers are never cached.
+    """
 
     sql: str
     relations: frozenset[str]
     fingerprint: str
+    reads_clock: bool = False
 
 
 def check_query(sql: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> CheckedQuery:
@@ -271,12 +284,18 @@ def check_query(sql: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> CheckedQue
 def _check_text(text: str) -> CheckedQuery:
     try:
         statement = _parse_single_select(text)
-        relations = _TreeChecker().check(statement)
+        checker = _TreeChecker()
+        relations = checker.check(statement)
     except QueryRejected as rejected:
         if rejected.reason not in UNPARSED:
             rejected.fingerprint = _fingerprint(text)
         raise
-    return CheckedQuery(sql=text, relations=relations, fingerprint=fingerprint(text))
+    return CheckedQuery(
+        sql=text,
+        relations=relations,
+        fingerprint=fingerprint(text),
+        reads_clock=checker.reads_clock,
+    )
 
 
 def _fingerprint(text: str) -> str | None:
@@ -372,12 +391,14 @@ class _TreeChecker:
 
     The walk is generic (every attribute of every node) so that no clause is
     skipped; a few node kinds get a closer look. It carries the names of the CTEs in
-    scope, because an unqualified name may be a CTE rather than a table.
+    scope, because an unqualified name may be a CTE rather than a table. On the way it
+    notes whether the query reads the clock (``reads_clock``).
     """
 
     def __init__(self) -> None:
         self._relations: set[str] = set()
         self._nodes = 0
+        self.reads_clock = False
 
     def check(self, root: ast.SelectStmt) -> frozenset[str]:
         """Check the tree under ``root``; return the retail tables it reads."""
@@ -407,8 +428,14 @@ class _TreeChecker:
             self._check_relation(node, ctes)
         elif isinstance(node, ast.FuncCall):
             _check_function(node)
+            if _names(node.funcname)[-1] in CLOCK_FUNCTIONS:
+                self.reads_clock = True
         elif isinstance(node, ast.SQLValueFunction):
             _check_sql_value_function(node)
+            self.reads_clock = True  # every one allowed is a date or time keyword
+        elif isinstance(node, ast.String):
+            if (node.sval or "").strip().lower() in CLOCK_STRINGS:
+                self.reads_clock = True
         elif isinstance(node, ast.TypeName):
             _check_type(node)
         elif isinstance(node, ast.A_Expr):
@@ -446,7 +473,7 @@ class _TreeChecker:
                     "Data-modifying statements in WITH are not allowed.",
                     reason=RejectionReason.DATA_MODIFYING_CTE,
                 )
-        names = [cte.ctename for cte in cte_list]
+        names = [cte.ctename or "" for cte in cte_list]
         # A plain WITH item sees only the items before it (not itself); a name it
         # cannot see resolves to a real table, so scoping must be exact. Every item
         # of a WITH RECURSIVE sees them all. The statement's body sees all of them.
@@ -500,7 +527,7 @@ def _check_function(node: ast.FuncCall) -> None:
 def _check_sql_value_function(node: ast.SQLValueFunction) -> None:
     """Allow CURRENT_DATE and the like; refuse the user, role and schema keywords."""
     if node.op not in ALLOWED_SQL_VALUE_FUNCTIONS:
-        keyword = SQLValueFunctionOp(node.op).name.removeprefix("SVFOP_").lower()
+        keyword = SQLValueFunctionOp(node.op or 0).name.removeprefix("SVFOP_").lower()
         raise _disallowed_function(f"Function {keyword} is not allowed in queries.")
 
 
@@ -540,7 +567,7 @@ def _check_tablesample(node: ast.RangeTableSample) -> None:
 
 def _names(parts: Iterable[ast.Node] | None) -> list[str]:
     """The parts of a qualified name; a part that is not a String matches nothing."""
-    return [part.sval if isinstance(part, ast.String) else "?" for part in parts or ()]
+    return [part.sval or "" if isinstance(part, ast.String) else "?" for part in parts or ()]
 
 
 def _shorten(text: str, limit: int = _MAX_ECHO) -> str:

@@ -1,10 +1,10 @@
-"""Metrics and log fields of one tool call; called from ``invocation._record``.
+"""Metrics and log fields of one tool call, from its :class:`~mcp_tools.pipeline.CallOutcome`.
 
 SQL reaches the logs only as a pglast fingerprint (constants and whitespace do not
 change it, so one query shape groups across managers) plus the start of the text.
 The fingerprint is the SQL guard's (``CheckedQuery.fingerprint``, or
 ``QueryRejected.fingerprint`` for a query refused after it parsed), handed over by
-the tool; nothing here parses SQL again. Text the parser never accepted (empty, too
+the tool in its answer; nothing here parses SQL again. Text the parser never accepted (empty, too
 long, NUL, syntax error) gets a SHA-256 prefix instead.
 
 Slow calls (``ZAVA_SLOW_QUERY_MS``) get a WARNING with that fingerprint and the
@@ -16,21 +16,21 @@ PostgreSQL's auto_explain with the same threshold and join on the fingerprint.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from mcp_tools import sdk_adapter
-from mcp_tools.caller import current_caller
+from mcp_tools.caller import Caller
 from mcp_tools.sql_guard import QueryRejected
-from retail.errors import ErrorCode, ZavaError
+from retail.errors import ErrorCode
 from zava.observability import metrics
 from zava.observability.logs import sql_digest
 
+if TYPE_CHECKING:
+    from mcp_tools.pipeline import CallOutcome
+
 logger = logging.getLogger("zava.mcp.slow")
 
-SQL_TOOL = "execute_sales_query"
-SQL_ARGUMENT = "postgresql_query"
 UNKNOWN_TOOL = "(unknown)"
 
 
@@ -50,67 +50,47 @@ def sql_log_fields(sql: Any, fingerprint: str | None = None) -> dict[str, Any]:
     return fields
 
 
-def observe_tool_call(
-    tool: str,
-    arguments: dict[str, Any],
-    outcome: str,
-    rows: int | None,
-    duration_ms: float,
-    error: ZavaError | None,
-    *,
-    fingerprint: str | None = None,
-) -> dict[str, Any]:
+def observe_tool_call(caller: Caller, call: CallOutcome) -> dict[str, Any]:
     """Count and time the call, warn when slow; return extra fields for its log line.
 
-    ``fingerprint`` is the SQL guard's for the query the call ran, if it got that far.
     Never raises: telemetry must not turn an answer into a failure.
     """
     try:
-        return _observe(tool, arguments, outcome, rows, duration_ms, error, fingerprint)
+        return _observe(caller, call)
     except Exception:
-        logger.exception("could not record metrics for tool call %s", tool[:100])
+        logger.exception("could not record metrics for tool call %s", call.name[:100])
         return {}
 
 
-def _observe(
-    tool: str,
-    arguments: dict[str, Any],
-    outcome: str,
-    rows: int | None,
-    duration_ms: float,
-    error: ZavaError | None,
-    fingerprint: str | None,
-) -> dict[str, Any]:
-    label = tool if sdk_adapter.find_tool(tool) is not None else UNKNOWN_TOOL
-    seconds = duration_ms / 1000
-    metrics.TOOL_CALLS.labels(tool=label, outcome=str(outcome)).inc()
+def _observe(caller: Caller, call: CallOutcome) -> dict[str, Any]:
+    label = call.name if call.registered else UNKNOWN_TOOL
+    seconds = call.duration_ms / 1000
+    outcome = str(call.outcome)
+    metrics.TOOL_CALLS.labels(tool=label, outcome=outcome).inc()
     metrics.TOOL_LATENCY.labels(tool=label).observe(seconds)
-    if isinstance(error, QueryRejected):
-        metrics.GUARD_REFUSALS.labels(reason=str(error.reason)).inc()
+    if isinstance(call.error, QueryRejected):
+        metrics.GUARD_REFUSALS.labels(reason=str(call.error.reason)).inc()
 
     fields: dict[str, Any] = {}
-    if label == SQL_TOOL:
-        if fingerprint is None and isinstance(error, QueryRejected):
-            fingerprint = error.fingerprint
-        fields = sql_log_fields(arguments.get(SQL_ARGUMENT), fingerprint)
-        if error is None or error.code != ErrorCode.VALIDATION:
-            metrics.QUERY_LATENCY.labels(outcome=str(outcome)).observe(seconds)
+    if call.sql_argument:
+        fields = sql_log_fields(call.arguments.get(call.sql_argument), call.fingerprint)
+        if call.error is None or call.error.code != ErrorCode.VALIDATION:
+            metrics.QUERY_LATENCY.labels(outcome=outcome).observe(seconds)
 
-    if duration_ms >= settings.ZAVA_SLOW_QUERY_MS:
+    if call.duration_ms >= settings.ZAVA_SLOW_QUERY_MS:
         metrics.SLOW_QUERIES.labels(tool=label).inc()
-        caller = current_caller.get()
         logger.warning(
             "slow tool call %s: %.0f ms",
             label,
-            duration_ms,
+            call.duration_ms,
             extra={
                 "tool": label,
-                "outcome": str(outcome),
-                "rows": rows,
-                "duration_ms": round(duration_ms, 2),
+                "outcome": outcome,
+                "rows": call.rows,
+                "duration_ms": call.duration_ms,
                 "threshold_ms": settings.ZAVA_SLOW_QUERY_MS,
-                "manager_id": str(caller.manager_id) if caller else None,
-                "request_id": caller.request_id if caller else None,
+                "manager_id": str(caller.manager_id),
+                "request_id": caller.request_id,
                 **fields,
             },
         )

@@ -57,14 +57,19 @@ class TenantContextError(RuntimeError):
     """Programming error: tenant queries outside a context, or nested contexts."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class TenantContext:
-    """An open tenant transaction. Use :meth:`cursor` for tenant queries."""
+    """An open tenant transaction. Use :meth:`cursor` for tenant queries.
+
+    ``cache_scope`` is the answer cache's memo of this transaction's scope key
+    (:mod:`retail.services.answer_cache`): it lives and dies with the context.
+    """
 
     manager_id: UUID | None
     alias: str
     backend_pid: int
     statement_timeout_ms: int
+    cache_scope: str | None = None
 
     @property
     def connection(self) -> BaseDatabaseWrapper:

@@ -72,6 +72,7 @@ class QueryResult:
     rows: list[list[JsonValue]]
     truncated: bool = False
     truncated_by: str | None = None  # "rows" or "bytes"
+    from_cache: bool = False  # served from the answer cache, not from the database
 
 
 def run_select(sql: str, *, max_rows: int, max_bytes: int) -> QueryResult:

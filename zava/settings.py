@@ -86,7 +86,7 @@ MIDDLEWARE = [
     # The same refusal to be framed, as CSP frame-ancestors (what browsers follow first).
     "zava.frame_ancestors.FrameAncestorsMiddleware",
     # Authenticates /mcp requests; every answer of /mcp is JSON, errors included.
-    "mcp_tools.middleware.McpTenantMiddleware",
+    "mcp_tools.middleware.McpAuthMiddleware",
 ]
 
 ROOT_URLCONF = "zava.urls"

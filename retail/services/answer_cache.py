@@ -10,7 +10,6 @@ CACHE_URL).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -19,15 +18,9 @@ from django.core.cache import cache
 
 from retail.tenancy import require_context
 from retail.tenant_queries import tenant_cursor
+from zava.observability import metrics
 
 T = TypeVar("T")
-
-# Queries whose answer depends on the clock or chance are not cached.
-VOLATILE = re.compile(
-    r"\b(now|random|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday|"
-    r"current_date|current_time|current_timestamp|localtime|localtimestamp|age)\b",
-    re.IGNORECASE,
-)
 
 
 def scope_key() -> str:
@@ -38,48 +31,37 @@ def scope_key() -> str:
     the version it has, never with the newer one of the primary.
     """
     context = require_context()
-    connection = context.connection
-    memo = getattr(connection, "zava_cache_scope", None)
-    if memo is not None and memo[0] is context:
-        return memo[1]
+    if context.cache_scope is not None:  # one read per tenant transaction
+        return context.cache_scope
     with tenant_cursor() as cursor:
         cursor.execute("SELECT retail.visible_store_ids(), retail.data_version()")
         row = cursor.fetchone()
     assert row is not None  # a SELECT without FROM always gives one row
     stores, version = row
-    scope = f"{context.manager_id}|{','.join(map(str, stores))}|{version}"
-    connection.zava_cache_scope = (context, scope)
-    return scope
+    context.cache_scope = f"{context.manager_id}|{','.join(map(str, stores))}|{version}"
+    return context.cache_scope
 
 
 def cached(kind: str, question: str, produce: Callable[[], T]) -> T:
     """``produce()``'s answer to ``question``, cached for this caller's scope."""
+    return lookup(kind, question, produce)[0]
+
+
+def lookup(kind: str, question: str, produce: Callable[[], T]) -> tuple[T, bool]:
+    """``produce()``'s answer to ``question`` for this caller's scope, and whether it
+    came from the cache."""
     seconds = settings.ZAVA_CACHE_SECONDS
     if seconds <= 0:
-        return produce()
+        return produce(), False
     # surrogatepass: a question is any text, and this encoding of it is one-to-one.
     question_bytes = f"{scope_key()}\n{question}".encode("utf-8", "surrogatepass")
     digest = hashlib.sha256(question_bytes).hexdigest()
     key = f"answer:{kind}:{digest}"
     answer = cache.get(key)
     if answer is not None:
-        _count(kind, hit=True)
-        return answer
+        metrics.CACHE_HITS.labels(cache=kind).inc()
+        return answer, True
     answer = produce()
     cache.set(key, answer, seconds)
-    _count(kind, hit=False)
-    return answer
-
-
-def is_cacheable_query(sql: str) -> bool:
-    return VOLATILE.search(sql) is None
-
-
-def _count(kind: str, *, hit: bool) -> None:
-    """Cache hits and misses for /metrics, when the metrics module is present."""
-    try:
-        from zava.observability import metrics
-    except ImportError:
-        return
-    counter = metrics.CACHE_HITS if hit else metrics.CACHE_MISSES
-    counter.labels(cache=kind).inc()
+    metrics.CACHE_MISSES.labels(cache=kind).inc()
+    return answer, False

@@ -31,7 +31,6 @@ MAX_ARGUMENT_CHARS = 20_000  # execute_sales_query's own limit: its SQL is kept 
 MAX_NAME_CHARS = 100
 MAX_UNVERIFIED_CHARS = 200
 MAX_KEY_CHARS = 100
-SQL_ARGUMENT = "postgresql_query"
 UNKNOWN_NAME = "(unknown)"
 TOOL_CALL = "tools/call"
 
@@ -69,12 +68,14 @@ def tool_call_record(
     client_request_id: str = "",
     method: str = TOOL_CALL,
     registered: bool = True,
+    sql_argument: str | None = None,
     sql_fingerprint: str | None = None,
 ) -> None:
     """Insert one audit row; raises when the database refuses it.
 
     ``registered`` says whether ``tool`` is a name the server knows (a tool, resource
     or prompt); otherwise the row names ``(unknown)`` and keeps the text apart.
+    ``sql_argument`` names the argument that carries SQL (the tool's spec says which);
     ``sql_fingerprint`` is the SQL guard's, when it parsed the query already.
     """
     cleaning = _Cleaning()
@@ -83,7 +84,7 @@ def tool_call_record(
     if not registered:
         name, unverified = UNKNOWN_NAME, _cut(name, MAX_UNVERIFIED_CHARS)
     stored = _storable_arguments(arguments, cleaning)
-    sql = arguments.get(SQL_ARGUMENT) if isinstance(arguments, dict) else None
+    sql = arguments.get(sql_argument) if sql_argument and isinstance(arguments, dict) else None
     sha256, computed = query_digests(sql, sql_fingerprint) if isinstance(sql, str) else ("", "")
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(

@@ -7,13 +7,13 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from mcp_tools import sdk_adapter
 from mcp_tools.checks import tool_name_messages
+from mcp_tools.registry import registry
 
 
 def test_every_registered_tool_name_passes():
     assert [m for m in run_checks() if m.id in ("zava.E201", "zava.W201")] == []
-    assert tool_name_messages(tool.name for tool in sdk_adapter.registered_tools()) == []
+    assert tool_name_messages(registry().tools) == []
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def test_a_name_the_spec_advises_against_is_a_warning():
 
 
 def test_a_bad_tool_name_stops_manage_py(monkeypatch):
-    (tool, *_) = sdk_adapter.registered_tools()
-    monkeypatch.setattr(tool, "name", "get sales!")
+    tools = registry().tools
+    monkeypatch.setitem(tools, "get sales!", tools["get_current_utc_date"])
     with pytest.raises(SystemCheckError, match=r"zava\.E201"):
         call_command("check")

@@ -229,7 +229,7 @@ def test_an_unexpected_failure_is_a_json_rpc_500_and_logged(database, token, mon
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("mcp_tools.endpoint._initialize", broken)
+    monkeypatch.setattr("mcp_tools.dispatch.initialize_result", broken)
     params = {"protocolVersion": "2025-06-18", "capabilities": {},
               "clientInfo": {"name": "test", "version": "1"}}  # fmt: skip
     response = Client().post(

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.test import Client
 
-from mcp_tools.invocation import text_answer
-from mcp_tools.mcp import ZavaTools
+from mcp_tools.answers import text_answer
+from mcp_tools.registry import registry
 from retail.tenancy import active_context
+from retail.tenant_queries import tenant_cursor
 from tests.identities import SEATTLE
 
 
 def test_a_tool_running_in_the_request_sees_the_tenant_context(database, tokens, monkeypatch):
     seen = {}
 
-    def probe(self):
-        context = active_context()
-        with context.cursor() as cursor:
+    def probe():
+        with tenant_cursor() as cursor:
             cursor.execute(
                 "SELECT current_user, current_setting('app.current_rls_user_id'), "
                 "current_setting('transaction_read_only'), "
@@ -25,8 +27,11 @@ def test_a_tool_running_in_the_request_sees_the_tenant_context(database, tokens,
             seen["user"], seen["identity"], seen["read_only"], seen["stores"] = cursor.fetchone()
         return text_answer("probed")
 
-    # The endpoint resolves the method at call time, so the probe runs in its place.
-    monkeypatch.setattr(ZavaTools, "get_current_utc_date", lambda self: _invoke(probe, self))
+    # The probe runs in the tool's place, through the same pipeline.
+    tools = registry().tools
+    monkeypatch.setitem(
+        tools, "get_current_utc_date", replace(tools["get_current_utc_date"], handler=probe)
+    )
     response = Client().post(
         "/mcp",
         {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -44,9 +49,3 @@ def test_a_tool_running_in_the_request_sees_the_tenant_context(database, tokens,
         "stores": [1],
     }
     assert active_context() is None  # closed when the request ended
-
-
-def _invoke(probe, toolset):
-    from mcp_tools.invocation import invoke
-
-    return invoke("get_current_utc_date", {}, lambda: probe(toolset))

@@ -19,7 +19,7 @@ from mcp import types
 from mcp.shared.exceptions import McpError
 from pydantic import AnyUrl
 
-from mcp_tools.endpoint import RESOURCE_NOT_FOUND
+from mcp_tools.pipeline import RESOURCE_NOT_FOUND
 from mcp_tools.resources import CHART_URI
 from retail.models import ToolCall
 from retail.services.analytics.scope import visible_stores

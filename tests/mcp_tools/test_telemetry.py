@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from django.test import override_settings
 from pglast.parser import fingerprint
 
 from mcp_tools import telemetry
+from mcp_tools.caller import Caller
+from mcp_tools.pipeline import CallOutcome
 from mcp_tools.sql_guard import UNPARSED, QueryRejected, RejectionReason, check_query
 from retail.errors import InvalidInput
 
@@ -20,13 +24,18 @@ def _refusal(sql: str) -> QueryRejected:
     raise AssertionError(f"accepted: {sql!r}")
 
 
+CALLER = Caller(manager_id=uuid4(), token_id=None, request_id="test")
+
+
 def _sql_fields(sql: str, error: QueryRejected | None = None) -> dict:
-    """The SQL fields of an execute_sales_query call's log line, as invoke gets them."""
-    fingerprint = None if error else check_query(sql).fingerprint
-    return telemetry.observe_tool_call(
-        telemetry.SQL_TOOL, {telemetry.SQL_ARGUMENT: sql}, "ok", 1, 1.0, error,
-        fingerprint=fingerprint,
+    """The SQL fields of an execute_sales_query call's log line, as the pipeline gets them."""
+    fingerprint = error.fingerprint if error else check_query(sql).fingerprint
+    call = CallOutcome(
+        method="tools/call", name="execute_sales_query", registered=True,
+        arguments={"postgresql_query": sql}, duration_ms=1.0, error=error, rows=1,
+        fingerprint=fingerprint, sql_argument="postgresql_query",
     )  # fmt: skip
+    return telemetry.observe_tool_call(CALLER, call)
 
 
 def test_parsed_sql_is_logged_by_the_guards_fingerprint_and_its_start():
@@ -87,6 +96,9 @@ def test_telemetry_failures_never_fail_the_call(monkeypatch, caplog):
         raise RuntimeError("metrics backend broke")
 
     monkeypatch.setattr(telemetry, "_observe", broken)
-    error = InvalidInput("x")
-    assert telemetry.observe_tool_call("get_current_utc_date", {}, "ok", 1, 1.0, error) == {}
+    call = CallOutcome(
+        method="tools/call", name="get_current_utc_date", registered=True, arguments={},
+        duration_ms=1.0, error=InvalidInput("x"),
+    )  # fmt: skip
+    assert telemetry.observe_tool_call(CALLER, call) == {}
     assert "could not record metrics" in caplog.text

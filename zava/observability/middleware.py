@@ -2,7 +2,7 @@
 
 Runs outermost, so redirects, 401s, 429s and 503s from the middleware below are
 logged too. The request id is always generated here, never taken from the client, and
-``McpTenantMiddleware`` (and the audit row) use the same one; it is sent back in
+``McpAuthMiddleware`` (and the audit row) use the same one; it is sent back in
 ``X-Request-ID``. A well-formed ``X-Request-ID`` from the client is kept apart, as
 ``client_request_id`` in the log line and the audit row, and echoed in
 ``X-Client-Request-ID``. Health probes and scrapes are logged at DEBUG: orchestrators call

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import uuid
+from dataclasses import replace
+from typing import IO, Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from mcp import types
 
-from mcp_tools.caller import Caller, current_caller
-from mcp_tools.server import server
+from mcp_tools import dispatch
+from mcp_tools.caller import Caller
+from mcp_tools.jsonrpc import Reply, error_reply
 from retail.errors import InvalidInput
 from retail.services.tokens import manager_resolve
 
@@ -16,8 +23,9 @@ from retail.services.tokens import manager_resolve
 class Command(BaseCommand):
     help = (
         "Serve Zava's MCP tools over stdio (for Claude Desktop and other local clients). "
-        "The identity is given by the local operator with --manager; every tool call runs "
-        "in that manager's tenant context, exactly as over HTTP. Logs go to stderr."
+        "The identity is given by the local operator with --manager; every request runs "
+        "through the same dispatch as over HTTP, in that manager's tenant context, and is "
+        "audited the same way. Messages are JSON, one per line; logs go to stderr."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,7 +33,7 @@ class Command(BaseCommand):
             "--manager", required=True, help="The manager to act for: RLS UUID or email."
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             manager = manager_resolve(options["manager"])
         except InvalidInput as exc:
@@ -34,8 +42,27 @@ class Command(BaseCommand):
             raise CommandError(f"Manager {manager.email} is inactive.")
         # stdout carries the protocol: every log line must go to stderr.
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, force=True)
-        current_caller.set(
-            Caller(manager_id=manager.id, token_id=None, request_id="stdio", transport="stdio")
-        )
+        caller = Caller(manager_id=manager.id, token_id=None, request_id="", transport="stdio")
         self.stderr.write(f"Zava MCP over stdio for {manager} ({manager.id})")
-        server().run(transport="stdio")
+        serve(caller, sys.stdin, sys.stdout, origin=settings.ZAVA_PUBLIC_URL or None)
+
+
+def serve(caller: Caller, incoming: IO[str], outgoing: IO[str], *, origin: str | None) -> None:
+    """Answer each line of ``incoming`` until it ends; each request gets its own id."""
+    for line in incoming:
+        if not line.strip():
+            continue
+        reply = _answer(line, replace(caller, request_id=uuid.uuid4().hex), origin)
+        if reply.message is not None:
+            outgoing.write(json.dumps(reply.message, separators=(",", ":")) + "\n")
+            outgoing.flush()
+
+
+def _answer(line: str, caller: Caller, origin: str | None) -> Reply:
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return error_reply(None, types.PARSE_ERROR, "Parse error: the line is not JSON.")
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+        return error_reply(None, types.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.")
+    return dispatch.answer(message, caller, origin)

@@ -11,16 +11,18 @@ import json
 
 from mcp_server import MCPToolset
 
-from mcp_tools.invocation import ToolAnswer, text_answer
+from mcp_tools.answers import ToolAnswer, text_answer
 from mcp_tools.server import tool
-from mcp_tools.untrusted import fence
 from retail.tenant_queries import tenant_cursor
 
 
 class ReplicaProbeTools(MCPToolset):
     """Which server a tenant read runs on."""
 
-    @tool("Test only: the tenant context's server (hot standby or not), role and stores.")
+    @tool(
+        "Test only: the tenant context's server (hot standby or not), role and stores.",
+        fenced=True,  # database values, as tools fence them
+    )
     def database_server(self) -> ToolAnswer:
         with tenant_cursor() as cursor:
             cursor.execute(
@@ -29,4 +31,4 @@ class ReplicaProbeTools(MCPToolset):
             )
             in_recovery, role, stores, version = cursor.fetchone()
         answer = {"in_recovery": in_recovery, "role": role, "stores": stores, "version": version}
-        return text_answer(fence(json.dumps(answer)))  # database values, as tools fence them
+        return text_answer(json.dumps(answer))

@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
+from mcp_tools.sql_guard import check_query
 from retail.models import ManagerStore
 from retail.services.answer_cache import cached
 from retail.services.sales_queries import run_sales_query
@@ -23,8 +24,9 @@ def empty_cache(database):  # the cache is a database table
 
 
 def _answer(manager_id, sql: str = QUESTION):
+    checked = check_query(sql)  # the guard's parse says whether the answer may be cached
     with tenant_context(manager_id):
-        return run_sales_query(sql).rows
+        return run_sales_query(checked.sql, reads_clock=checked.reads_clock).rows
 
 
 def _answer_keys() -> set[str]:
@@ -72,9 +74,26 @@ def test_a_new_data_version_is_a_new_scope(database):
     assert len(_answer_keys()) == 2
 
 
-def test_clock_dependent_queries_are_not_cached(database):
-    _answer(SEATTLE.id, "SELECT count(*) FROM retail.orders WHERE order_date < current_date")
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "order_date < current_date",
+        "order_date < now()",
+        "order_date < pg_catalog.clock_timestamp()",
+        "age(order_date) < interval '30 days'",
+        "order_date < 'today'::date",
+        "order_date < ' NOW '::timestamptz",
+        "order_date < localtimestamp",
+    ],
+)
+def test_clock_dependent_queries_are_not_cached(database, condition):
+    _answer(SEATTLE.id, f"SELECT count(*) FROM retail.orders WHERE {condition}")
     assert _answer_keys() == set()
+
+
+def test_a_query_that_only_mentions_a_date_is_cached(database):
+    _answer(SEATTLE.id, "SELECT count(*) FROM retail.orders WHERE order_date < '2025-01-01'")
+    assert len(_answer_keys()) == 1
 
 
 def test_caching_can_be_turned_off(database, settings):

@@ -1,0 +1,381 @@
+"""Running one MCP request for a caller: the single path from a name to an answer.
+
+:func:`run_tool_call`, :func:`read_resource`, :func:`get_prompt` and :func:`complete`
+each look the name up once in the registry, validate once, run the work in the
+caller's tenant context once (:func:`retail.db_resilience.in_tenant_context`, which picks the
+replica, retries a lost connection and checks for drift), map errors once to typed,
+client-safe ones, and describe what happened in a :class:`CallOutcome`. The audit row,
+the metrics and the log line are written from that value
+(:mod:`mcp_tools.request_audit`, :mod:`mcp_tools.telemetry`); an answer whose audit row
+cannot be written is not given. The caller is an argument, from the authenticated
+token (HTTP) or the operator (stdio), never from anything the client writes.
+
+When the database is down, :class:`~retail.tenancy.DatabaseDown` goes up to the
+transport (HTTP answers 503) and nothing is recorded. Tool errors carry no rows, so
+they are not fenced, except database errors: PostgreSQL's messages can quote a value.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from mcp import types
+from pydantic import ValidationError
+
+from mcp_tools import request_audit, telemetry
+from mcp_tools.answers import ToolAnswer
+from mcp_tools.caller import Caller
+from mcp_tools.completions import ARGUMENT_KINDS, checked_input
+from mcp_tools.formatting import error_payload, validation_summary
+from mcp_tools.registry import ToolSpec, registry
+from mcp_tools.untrusted import fence
+from retail.db_resilience import DatabaseDown, in_tenant_context
+from retail.errors import ErrorCode, InternalFailure, InvalidInput, ServiceUnavailable, ZavaError
+from retail.models import Outcome
+from retail.services.completions import suggest
+
+logger = logging.getLogger("zava.mcp")
+T = TypeVar("T")
+
+RESOURCE_NOT_FOUND = -32002  # the MCP spec's code for resources/read of an unknown URI
+READ_FAILED = "The resource could not be read; the incident has been logged."
+COMPLETION_FAILED = "Suggestions could not be read; the incident has been logged."
+TOOL_FAILED = "The tool failed unexpectedly; the incident has been logged."
+
+OUTCOMES = {
+    ErrorCode.VALIDATION: Outcome.REFUSED,
+    ErrorCode.AUTHORIZATION: Outcome.REFUSED,
+    ErrorCode.TIMEOUT: Outcome.TIMEOUT,
+}
+
+
+class RpcError(Exception):
+    """A request the transport answers with a JSON-RPC error (not a tool error)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message[:500]
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What one request did, for its audit row, metrics and log line."""
+
+    method: str
+    name: str  # the tool, resource (its template, when templated) or prompt asked for
+    registered: bool
+    arguments: dict[str, Any]
+    duration_ms: float
+    error: ZavaError | None = None
+    rows: int | None = None
+    fingerprint: str | None = None
+    cache_hit: bool | None = None
+    sql_argument: str | None = field(default=None)
+
+    @property
+    def outcome(self) -> str:
+        if self.error is None:
+            return Outcome.OK
+        return OUTCOMES.get(self.error.code, Outcome.ERROR)
+
+    @property
+    def error_code(self) -> str:
+        return "" if self.error is None else str(self.error.code)
+
+
+def _guarded(work: Callable[[], T], failure: str) -> Callable[[], T]:
+    """``work`` whose unexpected failures are logged and become ``failure``."""
+
+    def run() -> T:
+        try:
+            return work()
+        except (ZavaError, DatabaseDown):
+            raise
+        except Exception:
+            logger.exception("an MCP request failed unexpectedly")
+            raise InternalFailure(failure) from None
+
+    return run
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+# --- tools/call --------------------------------------------------------------------
+
+
+def run_tool_call(
+    caller: Caller, name: str, arguments: dict[str, Any] | None
+) -> types.CallToolResult:
+    """Run the tool ``name`` for ``caller``; every failure is a tool error, audited."""
+    started = time.perf_counter()
+    spec = registry().tools.get(name)
+    given = dict(arguments or {})
+    answer: ToolAnswer | None = None
+    error: ZavaError | None = None
+    echo: str | None = None
+    try:
+        found, values = _validated(spec, name, given)
+        given = values  # the audit keeps what ran, defaults filled in
+        if found.sql_argument:
+            echo = values[found.sql_argument]
+        answer = in_tenant_context(
+            caller.manager_id, _guarded(lambda: found.handler(**values), TOOL_FAILED)
+        )
+    except DatabaseDown:
+        logger.warning("tool %s: the database is down", name[:100], extra={"tool": name[:100]})
+        raise
+    except ZavaError as exc:
+        error = exc
+    outcome = CallOutcome(
+        method="tools/call",
+        name=name[:100],
+        registered=spec is not None,
+        arguments=given,
+        duration_ms=_elapsed_ms(started),
+        error=error,
+        rows=answer.rows if answer else None,
+        fingerprint=answer.fingerprint if answer else getattr(error, "fingerprint", None),
+        cache_hit=answer.cache_hit if answer else None,
+        sql_argument=spec.sql_argument if spec else None,
+    )
+    if not _record(caller, outcome):
+        return _tool_error(ServiceUnavailable(request_audit.UNRECORDED))
+    if answer is None:
+        assert error is not None
+        return _tool_error(error, echo=echo)
+    content = answer.content
+    if spec is not None and spec.fenced:
+        content = [_fenced(block) for block in content]
+    return types.CallToolResult(content=content, structuredContent=answer.structured, isError=False)
+
+
+def _validated(
+    spec: ToolSpec | None, name: str, given: dict[str, Any]
+) -> tuple[ToolSpec, dict[str, Any]]:
+    if spec is None:
+        known = ", ".join(sorted(registry().tools))
+        raise InvalidInput(f"Unknown tool {name[:64]!r}. Tools: {known}.", reason="tool")
+    try:
+        return spec, spec.validated(given)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"Invalid arguments: {validation_summary(exc)}", reason="arguments"
+        ) from None
+
+
+def _invalid_arguments(exc: ValidationError) -> InvalidInput:
+    return InvalidInput(f"Invalid arguments: {validation_summary(exc)}", reason="arguments")
+
+
+def _fenced(block: types.ContentBlock) -> types.ContentBlock:
+    """A text block's rows fenced as untrusted data; images and links as they are."""
+    if isinstance(block, types.TextContent):
+        return block.model_copy(update={"text": fence(block.text)})
+    return block
+
+
+def _tool_error(error: ZavaError, *, echo: str | None = None) -> types.CallToolResult:
+    text = error_payload(error, query=echo)
+    if error.code == ErrorCode.DATABASE:  # PostgreSQL quotes values: 'syntax for
+        text = fence(text)  # type integer: "<a product description>"'
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], isError=True)
+
+
+# --- resources/read ----------------------------------------------------------------
+
+
+def read_resource(caller: Caller, uri: str) -> types.ReadResourceResult:
+    """Read ``uri`` (a resource, or a template's instance) in the caller's context."""
+    started = time.perf_counter()
+    table = registry()
+    fixed = table.resources.get(uri)
+    templated = table.template_of(uri) if fixed is None else None
+    name = templated[0].uri_template if templated else uri
+    error: ZavaError | None = None
+    content: str | bytes = b""
+    mime_type = "text/plain"
+    try:
+        if fixed is not None:
+            mime_type, read = fixed.mime_type, fixed.read
+        elif templated is not None:
+            template, values = templated
+            mime_type = template.mime_type
+            read = lambda: template.read(**values)  # noqa: E731
+        else:
+            raise InvalidInput(f"Unknown resource: {uri[:100]}", reason="resource")
+        content = in_tenant_context(caller.manager_id, _guarded(read, READ_FAILED))
+    except ZavaError as exc:
+        error = exc
+    outcome = CallOutcome(
+        method="resources/read",
+        name=name,
+        registered=fixed is not None or templated is not None,
+        arguments={"uri": uri},
+        duration_ms=_elapsed_ms(started),
+        error=error,
+    )
+    _record_or_refuse(caller, outcome)
+    if error is not None:
+        code = RESOURCE_NOT_FOUND if error.code == ErrorCode.VALIDATION else types.INTERNAL_ERROR
+        raise RpcError(code, error.message)
+    if isinstance(content, bytes):
+        blob = base64.b64encode(content).decode()
+        item: types.TextResourceContents | types.BlobResourceContents = (
+            types.BlobResourceContents.model_validate(
+                {"uri": uri, "mimeType": mime_type, "blob": blob}
+            )
+        )
+    else:
+        item = types.TextResourceContents.model_validate(
+            {"uri": uri, "mimeType": mime_type, "text": content}
+        )
+    return types.ReadResourceResult(contents=[item])
+
+
+# --- prompts/get -------------------------------------------------------------------
+
+
+def get_prompt(
+    caller: Caller, name: str, arguments: dict[str, str] | None
+) -> types.GetPromptResult:
+    """The prompt ``name`` rendered with ``arguments``; prompts read no data."""
+    started = time.perf_counter()
+    spec = registry().prompts.get(name)
+    given = dict(arguments or {})
+    error: ZavaError | None = None
+    text = ""
+    try:
+        if spec is None:
+            raise InvalidInput(f"Unknown prompt: {name[:64]}", reason="prompt")
+        missing = [a.name for a in spec.arguments if a.required and a.name not in given]
+        if missing:
+            raise InvalidInput(
+                f"Missing required arguments: {', '.join(missing)}", reason="arguments"
+            )
+        try:
+            text = spec.render(**given)
+        except ValidationError as exc:
+            raise InvalidInput(
+                f"Invalid arguments: {validation_summary(exc)}", reason="arguments"
+            ) from None
+    except ZavaError as exc:
+        error = exc
+    outcome = CallOutcome(
+        method="prompts/get",
+        name=name,
+        registered=spec is not None,
+        arguments=given,
+        duration_ms=_elapsed_ms(started),
+        error=error,
+    )
+    _record_or_refuse(caller, outcome)
+    if error is not None or spec is None:
+        raise RpcError(types.INVALID_PARAMS, error.message if error else "Unknown prompt.")
+    message = types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))
+    return types.GetPromptResult(description=spec.description, messages=[message])
+
+
+# --- completion/complete -----------------------------------------------------------
+
+
+def complete(caller: Caller, params: types.CompleteRequestParams) -> types.CompleteResult:
+    """Suggestions for a prompt's or a resource template's argument, as the caller
+    may see them (read in the caller's tenant context)."""
+    started = time.perf_counter()
+    ref = params.ref
+    name = ref.name if isinstance(ref, types.PromptReference) else ref.uri
+    chosen = dict((params.context.arguments if params.context else None) or {})
+    arguments: dict[str, Any] = {"argument": params.argument.model_dump(mode="json")}
+    if params.context is not None:
+        arguments["context"] = {"arguments": chosen}
+    table = registry()
+    registered = table.knows("completion/complete", name)
+    error: ZavaError | None = None
+    completion = types.Completion(values=[], total=0, hasMore=False)
+    try:
+        names = _completable(ref, registered)
+        checked = checked_input(params.argument, params.context)
+        typed = checked.argument.value
+        category = ((checked.context.arguments if checked.context else None) or {}).get("category")
+        kind = ARGUMENT_KINDS.get(checked.argument.name)
+        if kind is not None and checked.argument.name in names:
+            found = in_tenant_context(
+                caller.manager_id,
+                _guarded(lambda: suggest(kind, typed, category=category), COMPLETION_FAILED),
+            )
+            completion = types.Completion(
+                values=found.values, total=found.total, hasMore=found.has_more
+            )
+    except ZavaError as exc:
+        error = exc
+    outcome = CallOutcome(
+        method="completion/complete",
+        name=name,
+        registered=registered,
+        arguments=arguments,
+        duration_ms=_elapsed_ms(started),
+        error=error,
+    )
+    _record_or_refuse(caller, outcome)
+    if error is not None:
+        code = types.INVALID_PARAMS if error.code == ErrorCode.VALIDATION else types.INTERNAL_ERROR
+        raise RpcError(code, error.message)
+    return types.CompleteResult(completion=completion)
+
+
+def _completable(
+    ref: types.PromptReference | types.ResourceTemplateReference, known: bool
+) -> list[str]:
+    """The argument names of the prompt or template ``ref`` names; refused if neither."""
+    table = registry()
+    if isinstance(ref, types.PromptReference):
+        if not known:
+            raise InvalidInput(f"Unknown prompt: {ref.name[:64]}", reason="ref")
+        return table.prompts[ref.name].argument_names
+    for template in table.templates:
+        if template.uri_template == ref.uri:
+            return template.variables
+    raise InvalidInput(f"Unknown resource template: {ref.uri[:100]}", reason="ref")
+
+
+# --- the record --------------------------------------------------------------------
+
+
+def _record_or_refuse(caller: Caller, outcome: CallOutcome) -> None:
+    if not _record(caller, outcome):
+        raise RpcError(types.INTERNAL_ERROR, request_audit.UNRECORDED)
+
+
+def _record(caller: Caller, outcome: CallOutcome) -> bool:
+    """Audit the request (and, for a tool, count it and log it); False when the audit
+    row could not be written."""
+    recorded = request_audit.write(caller, outcome)
+    if outcome.method != "tools/call":
+        return recorded
+    observed = telemetry.observe_tool_call(caller, outcome)
+    logger.info(
+        "tool call %s: %s",
+        outcome.name,
+        outcome.outcome,
+        extra={
+            "tool": outcome.name,
+            "outcome": outcome.outcome,
+            "error_code": outcome.error_code,
+            "reason": outcome.error.reason if outcome.error else None,
+            "rows": outcome.rows,
+            "duration_ms": outcome.duration_ms,
+            "cache_hit": outcome.cache_hit,
+            "manager_id": str(caller.manager_id),
+            "request_id": caller.request_id,
+            **observed,
+        },
+    )
+    return recorded
