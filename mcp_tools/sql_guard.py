@@ -244,7 +244,8 @@ UNPARSED = frozenset(
 class QueryRejected(InvalidInput):
     """A query the guard refuses; the message says why and is safe to show a client.
 
-    ``fingerprint`` is set when the text parsed before it was refused.
+    ``fingerprint`` is set when the text parsed before it was refused, and empty
+    (by :func:`check_query`) when it never parsed.
     """
 
     reason: RejectionReason
@@ -273,8 +274,15 @@ def check_query(sql: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> CheckedQue
     """Return ``sql`` as a checked read of the retail tables, or raise QueryRejected.
 
     ``CheckedQuery.sql`` is exactly the text that was parsed and must be what runs.
+    A refusal's ``fingerprint`` is empty when the text never parsed, so that nothing
+    downstream (telemetry, the audit) tries to parse it again.
     """
-    return _check_text(_prepare(sql, max_length))
+    try:
+        return _check_text(_prepare(sql, max_length))
+    except QueryRejected as rejected:
+        if rejected.fingerprint is None:
+            rejected.fingerprint = ""
+        raise
 
 
 # The verdict depends on the text alone, so an accepted text is not parsed twice by

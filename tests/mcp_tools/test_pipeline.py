@@ -1,0 +1,69 @@
+"""One tool call's path through :mod:`mcp_tools.pipeline`: what it costs the database
+(round trips, counted from libpq's trace) and what it records."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from mcp_tools.sql_guard import check_query
+from tests.identities import SEATTLE
+from tests.round_trips import RoundTrips, counting_round_trips
+
+
+@pytest.fixture
+def token(tokens):
+    return tokens[SEATTLE.email]
+
+
+def _call(token: str, sql: str) -> dict:
+    """``execute_sales_query`` in process, through the whole middleware stack."""
+    params = {"name": "execute_sales_query", "arguments": {"postgresql_query": sql}}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+    response = Client().post(
+        "/mcp", body, content_type="application/json",
+        headers={"Accept": "application/json", "Authorization": f"Bearer {token}",
+                 "MCP-Protocol-Version": "2025-06-18"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.content
+    result = response.json()["result"]
+    assert result["isError"] is False, result
+    return result
+
+
+def _counted(token: str, sql: str) -> RoundTrips:
+    _call(token, sql)  # warm: the pool's connections, the guard's memo, the answer cache
+    with counting_round_trips() as trips:
+        _call(token, sql)
+    return trips
+
+
+# On the default connection: the token lookup, the rate-limit count, the audit row.
+# On the tenant connection: BEGIN, the transaction's start (pid and time, which the
+# identity proof signs), psycopg's pipeline sync, the context's settings, the query,
+# ROLLBACK.
+def test_a_trivial_call_costs_nine_round_trips(database, token, settings):
+    settings.ZAVA_CACHE_SECONDS = 0
+    trips = _counted(token, "SELECT 1")
+    assert trips.per_alias() == {"default": 3, "tenant": 6}, trips.messages()
+
+
+# The query does not run; the cache's scope (the caller's stores and data version) is
+# read in the tenant context instead, and the cache is read on the default connection.
+def test_a_cached_call_costs_ten_round_trips(database, token, settings):
+    settings.ZAVA_CACHE_SECONDS = 300
+    trips = _counted(token, "SELECT 2 AS cached")
+    assert trips.per_alias() == {"default": 4, "tenant": 6}, trips.messages()
+
+
+def test_the_log_line_says_what_the_handler_told_the_pipeline(database, token, settings, caplog):
+    """Rows, the guard's fingerprint and the cache hit travel in the answer, not beside it."""
+    settings.ZAVA_CACHE_SECONDS = 300
+    sql = "SELECT store_id FROM retail.orders GROUP BY 1 -- log line"
+    with caplog.at_level("INFO", logger="zava.mcp"):
+        _call(token, sql)
+        _call(token, sql)
+        _call(token, "SELECT now()")  # reads the clock: never cached
+    calls = [r for r in caplog.records if r.getMessage().startswith("tool call ")]
+    assert [(r.rows, r.cache_hit) for r in calls] == [(1, False), (1, True), (1, None)]
+    assert calls[0].sql_fingerprint == calls[1].sql_fingerprint == check_query(sql).fingerprint
