@@ -126,10 +126,10 @@ def tenant_context(
     timeout = statement_timeout_ms or settings.ZAVA_QUERY_TIMEOUT_MS
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
-            # BEGIN and the start-time query in one round trip (psycopg's pipeline).
-            with connection.connection.pipeline():
-                cursor.execute(_TRANSACTION_START_SQL)
-                backend_pid, transaction_start = cursor.fetchone()
+            # Two round trips: psycopg's BEGIN, then the start. (In pipeline mode
+            # psycopg syncs after BEGIN, and fetching needs a second sync: three.)
+            cursor.execute(_TRANSACTION_START_SQL)
+            backend_pid, transaction_start = cursor.fetchone()
             identity = proof = ""
             if manager_id is not None:
                 identity = str(manager_id)
