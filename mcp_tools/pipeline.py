@@ -2,15 +2,16 @@
 
 :func:`run_tool_call`, :func:`read_resource`, :func:`get_prompt` and :func:`complete`
 each look the name up once in the registry, validate once, run the work in the
-caller's tenant context once (:func:`retail.db_resilience.in_tenant_context`, which picks the
-replica, retries a lost connection and checks for drift), map errors once to typed,
-client-safe ones, and describe what happened in a :class:`CallOutcome`. The audit row,
-the metrics and the log line are written from that value
+caller's tenant context once (:func:`_as_caller`, through
+:func:`retail.db_resilience.in_tenant_context`, which picks the replica and retries a
+lost connection), map errors once to typed, client-safe ones, and describe what
+happened in a :class:`CallOutcome`. The audit row, the metrics and the log line are
+written from that value
 (:mod:`mcp_tools.request_audit`, :mod:`mcp_tools.telemetry`); an answer whose audit row
 cannot be written is not given. The caller is an argument, from the authenticated
 token (HTTP) or the operator (stdio), never from anything the client writes.
 
-When the database is down, :class:`~retail.tenancy.DatabaseDown` goes up to the
+When the database is down, :class:`~retail.db_resilience.DatabaseDown` goes up to the
 transport (HTTP answers 503) and nothing is recorded. Tool errors carry no rows, so
 they are not fenced, except database errors: PostgreSQL's messages can quote a value.
 """
@@ -89,10 +90,12 @@ class CallOutcome:
         return "" if self.error is None else str(self.error.code)
 
 
-def _guarded(work: Callable[[], T], failure: str) -> Callable[[], T]:
-    """``work`` whose unexpected failures are logged and become ``failure``."""
+def _as_caller(caller: Caller, work: Callable[[], T], failure: str) -> T:
+    """``work()`` in a tenant context of its own for ``caller``: how every tool call,
+    resource read and completion reads data. Typed errors (and ``DatabaseDown``) go
+    up as they are; anything else is logged and becomes ``failure``."""
 
-    def run() -> T:
+    def guarded() -> T:
         try:
             return work()
         except (ZavaError, DatabaseDown):
@@ -101,7 +104,7 @@ def _guarded(work: Callable[[], T], failure: str) -> Callable[[], T]:
             logger.exception("an MCP request failed unexpectedly")
             raise InternalFailure(failure) from None
 
-    return run
+    return in_tenant_context(caller.manager_id, guarded)
 
 
 def _elapsed_ms(started: float) -> float:
@@ -126,9 +129,7 @@ def run_tool_call(
         given = values  # the audit keeps what ran, defaults filled in
         if found.sql_argument:
             echo = values[found.sql_argument]
-        answer = in_tenant_context(
-            caller.manager_id, _guarded(lambda: found.handler(**values), TOOL_FAILED)
-        )
+        answer = _as_caller(caller, lambda: found.handler(**values), TOOL_FAILED)
     except DatabaseDown:
         logger.warning("tool %s: the database is down", name[:100], extra={"tool": name[:100]})
         raise
@@ -211,7 +212,7 @@ def read_resource(caller: Caller, uri: str) -> types.ReadResourceResult:
             read = lambda: template.read(**values)  # noqa: E731
         else:
             raise InvalidInput(f"Unknown resource: {uri[:100]}", reason="resource")
-        content = in_tenant_context(caller.manager_id, _guarded(read, READ_FAILED))
+        content = _as_caller(caller, read, READ_FAILED)
     except ZavaError as exc:
         error = exc
     outcome = CallOutcome(
@@ -307,9 +308,8 @@ def complete(caller: Caller, params: types.CompleteRequestParams) -> types.Compl
         category = ((checked.context.arguments if checked.context else None) or {}).get("category")
         kind = ARGUMENT_KINDS.get(checked.argument.name)
         if kind is not None and checked.argument.name in names:
-            found = in_tenant_context(
-                caller.manager_id,
-                _guarded(lambda: suggest(kind, typed, category=category), COMPLETION_FAILED),
+            found = _as_caller(
+                caller, lambda: suggest(kind, typed, category=category), COMPLETION_FAILED
             )
             completion = types.Completion(
                 values=found.values, total=found.total, hasMore=found.has_more
