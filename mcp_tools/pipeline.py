@@ -167,9 +167,7 @@ def _validated(
     try:
         return spec, spec.validated(given)
     except ValidationError as exc:
-        raise InvalidInput(
-            f"Invalid arguments: {validation_summary(exc)}", reason="arguments"
-        ) from None
+        raise _invalid_arguments(exc) from None
 
 
 def _invalid_arguments(exc: ValidationError) -> InvalidInput:
