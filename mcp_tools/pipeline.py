@@ -262,9 +262,7 @@ def get_prompt(
         try:
             text = spec.render(**given)
         except ValidationError as exc:
-            raise InvalidInput(
-                f"Invalid arguments: {validation_summary(exc)}", reason="arguments"
-            ) from None
+            raise _invalid_arguments(exc) from None
     except ZavaError as exc:
         error = exc
     outcome = CallOutcome(
