@@ -22,7 +22,7 @@ import base64
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mcp import types
@@ -77,7 +77,7 @@ class CallOutcome:
     rows: int | None = None
     fingerprint: str | None = None
     cache_hit: bool | None = None
-    sql_argument: str | None = field(default=None)
+    sql_argument: str | None = None
 
     @property
     def outcome(self) -> str:

@@ -193,7 +193,9 @@ def build() -> Registry:
         method = getattr(found.toolset, found.method_name, None)
         if not isinstance(method, ToolMethod):
             raise RuntimeError(f"Tool {registered.name} has no @tool(description=...).")
-        toolset = toolsets.setdefault(found.toolset, found.toolset())
+        if found.toolset not in toolsets:  # one instance per toolset class
+            toolsets[found.toolset] = found.toolset()
+        toolset = toolsets[found.toolset]
         model = _forbidding_extra(sdk_adapter.argument_model(registered))
         tools[registered.name] = ToolSpec(
             name=registered.name,
