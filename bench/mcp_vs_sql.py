@@ -422,7 +422,12 @@ def run_sql(
     stores passed as the statement's ``stores`` parameter."""
     from django.db import connections
 
-    from retail.tenancy import tenant_context
+    from retail.tenancy import run_as_tenant, tenant_cursor
+
+    def tenant_query() -> None:
+        with tenant_cursor() as cursor:
+            cursor.execute(sql)
+            cursor.fetchall()
 
     stats = RunStats(concurrency=concurrency, duration=duration)
     lock = threading.Lock()
@@ -438,8 +443,7 @@ def run_sql(
         sample = None
         try:
             try:
-                with tenant_context(manager_id):
-                    pass  # take a connection before the clock starts
+                run_as_tenant(manager_id, lambda: None)  # a connection before the clock
             except Exception as exc:
                 failures.append(f"{type(exc).__name__}: {exc}")
                 connected.abort()
@@ -458,12 +462,7 @@ def run_sql(
                             cursor.execute(sql, {"stores": owner_stores})
                             cursor.fetchall()
                     else:
-                        with (
-                            tenant_context(manager_id) as context,
-                            context.connection.connection.cursor() as cursor,
-                        ):
-                            cursor.execute(sql)
-                            cursor.fetchall()
+                        run_as_tenant(manager_id, tenant_query)
                 except Exception as exc:
                     problem = f"{type(exc).__name__}: {exc}"
                 done = clock()
@@ -720,7 +719,12 @@ def _mcp_answer(target: Target, workload: Workload) -> dict:
 
 def validate(target: Target, manager_id: uuid.UUID) -> str:
     """Each workload answers without error, and workload b's rows equal direct SQL's."""
-    from retail.tenancy import tenant_context
+    from retail.tenancy import run_as_tenant, tenant_cursor
+
+    def direct() -> tuple[list[str], list[tuple]]:
+        with tenant_cursor() as cursor:
+            cursor.execute(REVENUE_SQL)
+            return [column.name for column in cursor.description or ()], cursor.fetchall()
 
     by_key = {w.key: w for w in WORKLOADS}
     for workload in WORKLOADS:
@@ -730,10 +734,7 @@ def validate(target: Target, manager_id: uuid.UUID) -> str:
         raise BenchError(f"SELECT 1 through MCP answered {one}")
 
     answer = answer_json(_mcp_answer(target, by_key["revenue"]))
-    with tenant_context(manager_id) as context, context.cursor() as cursor:
-        cursor.execute(REVENUE_SQL)
-        columns = [column.name for column in cursor.description]
-        rows = cursor.fetchall()
+    columns, rows = run_as_tenant(manager_id, direct)
     if not rows:
         raise BenchError("Workload b returns no rows directly: is the database seeded?")
     same = (
@@ -754,21 +755,27 @@ def validate(target: Target, manager_id: uuid.UUID) -> str:
 
 def visible_stores(manager_id: uuid.UUID) -> list[int]:
     """The stores row-level security shows the manager, for the owner's explicit filter."""
-    from retail.tenancy import tenant_context
+    from retail.tenancy import run_as_tenant, tenant_cursor
 
-    with tenant_context(manager_id) as context, context.cursor() as cursor:
-        cursor.execute("SELECT retail.visible_store_ids()")
-        return sorted(cursor.fetchone()[0])
+    def visible() -> list[int]:
+        with tenant_cursor() as cursor:
+            cursor.execute("SELECT retail.visible_store_ids()")
+            return sorted(cursor.fetchone()[0])
+
+    return run_as_tenant(manager_id, visible)
 
 
 def explain_revenue(manager_id: uuid.UUID) -> list[str]:
     """Workload b's plan with timings and buffers, as the manager (after a warm-up run)."""
-    from retail.tenancy import tenant_context
+    from retail.tenancy import run_as_tenant, tenant_cursor
 
-    with tenant_context(manager_id) as context, context.cursor() as cursor:
-        cursor.execute(REVENUE_SQL)
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + REVENUE_SQL)
-        return [line for (line,) in cursor.fetchall()]
+    def explained() -> list[str]:
+        with tenant_cursor() as cursor:
+            cursor.execute(REVENUE_SQL)
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + REVENUE_SQL)
+            return [line for (line,) in cursor.fetchall()]
+
+    return run_as_tenant(manager_id, explained)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

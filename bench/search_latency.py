@@ -19,7 +19,7 @@ Four measurements on the seeded, embedded database, all with the 78 queries of
      the warm-up, so every measured call hits that worker's cache.
 
 2. **SQL alone**, in this process with precomputed query vectors:
-   ``search_products_by_embedding`` (``retail.search_products_by_description``
+   ``product_search.search_products_by_embedding`` (``retail.search_products_by_description``
    through the HNSW index) inside an open tenant context; the same plus opening
    and rolling back the tenant context; and the whole service
    ``search_products`` with a cached vector (what a warm tool call runs, minus HTTP,
@@ -186,37 +186,34 @@ def time_loop(step: Callable[[int], float | None], seconds: float, meter: CpuMet
 def measure_sql(queries: list[str], manager, seconds: float, meter: CpuMeter) -> dict[str, dict]:
     from retail.embeddings import get_provider
     from retail.services.product_embeddings import vector_literal
-    from retail.services.product_search import search_products
-    from retail.tenancy import tenant_context
-    from retail.tenant_queries import search_products_by_embedding
+    from retail.services.product_search import search_products, search_products_by_embedding
+    from retail.tenancy import run_as_tenant
 
     provider = get_provider()
     vectors = [vector_literal(v) for v in provider.embed(queries)]
     for query in queries:  # fill the service's cache: the "service" row is a warm call
-        with tenant_context(manager):
-            search_products(query=query)
+        run_as_tenant(manager, lambda query=query: search_products(query=query))
+
+    def nearest(i: int) -> None:
+        search_products_by_embedding(
+            vectors[i % len(vectors)],
+            similarity_threshold=DEFAULT_THRESHOLD,
+            max_rows=DEFAULT_ROWS,
+        )
 
     def search_only(i: int) -> float:
-        with tenant_context(manager):
+        def timed() -> float:
             started = time.perf_counter()
-            search_products_by_embedding(
-                vectors[i % len(vectors)],
-                similarity_threshold=DEFAULT_THRESHOLD,
-                max_rows=DEFAULT_ROWS,
-            )
+            nearest(i)
             return time.perf_counter() - started
 
+        return run_as_tenant(manager, timed)
+
     def with_context(i: int) -> None:
-        with tenant_context(manager):
-            search_products_by_embedding(
-                vectors[i % len(vectors)],
-                similarity_threshold=DEFAULT_THRESHOLD,
-                max_rows=DEFAULT_ROWS,
-            )
+        run_as_tenant(manager, lambda: nearest(i))
 
     def service(i: int) -> None:
-        with tenant_context(manager):
-            search_products(query=queries[i % len(queries)])
+        run_as_tenant(manager, lambda: search_products(query=queries[i % len(queries)]))
 
     results = {}
     for key, step in (
@@ -301,10 +298,9 @@ def _progress(label: str, row: dict) -> None:
 def validate(target: Target, manager, query: str) -> str:
     """The tool answers a cold and a warm text with the service's own rows."""
     from retail.services.product_search import search_products
-    from retail.tenancy import tenant_context
+    from retail.tenancy import run_as_tenant
 
-    with tenant_context(manager):
-        expected = search_products(query=query)
+    expected = run_as_tenant(manager, lambda: search_products(query=query))
     pid = expected.columns.index("product_id")
     want = [row[pid] for row in expected.rows]
     for text in (uncached_variant(query, 10**9), query):

@@ -221,7 +221,7 @@ def exact_top(queries: list[str], k: int) -> list[list[int]]:
 def run(evals: list[EvalQuery], manager: str) -> dict[str, Any]:
     from retail.embeddings import get_provider
     from retail.services.product_search import search_products
-    from retail.tenancy import tenant_context
+    from retail.tenancy import run_as_tenant, tenant_cursor
 
     info, by_type = catalogue()
     unknown = sorted({t for e in evals for t in e.relevant_types} - by_type.keys())
@@ -234,20 +234,23 @@ def run(evals: list[EvalQuery], manager: str) -> dict[str, Any]:
         f"{provider.model_name} ({provider.dimensions}d); lexical: {', '.join(LEXICAL_SQL)}"
     )
 
+    def rank(query: str) -> tuple[dict[str, list[int]], list[float]]:
+        """The embedding search's ranking and similarities, and each lexical one's."""
+        result = search_products(query=query, max_rows=TOP_K, similarity_threshold=0.0)
+        pid = result.columns.index("product_id")
+        sp = result.columns.index("sp")
+        rankings = {"embedding": [row[pid] for row in result.rows]}
+        with tenant_cursor() as cursor:
+            for variant, sql in LEXICAL_SQL.items():
+                cursor.execute(sql, {"q": query, "k": TOP_K})
+                rankings[variant] = [row[0] for row in cursor.fetchall()]
+        return rankings, [row[sp] for row in result.rows]
+
     per_query = []
     started = time.perf_counter()
     for number, item in enumerate(evals, 1):
         relevant = set().union(*(by_type[t] for t in item.relevant_types))
-        with tenant_context(manager) as context:
-            result = search_products(query=item.query, max_rows=TOP_K, similarity_threshold=0.0)
-            pid = result.columns.index("product_id")
-            sp = result.columns.index("sp")
-            rankings = {"embedding": [row[pid] for row in result.rows]}
-            similarity = [row[sp] for row in result.rows]
-            with context.cursor() as cursor:
-                for variant, sql in LEXICAL_SQL.items():
-                    cursor.execute(sql, {"q": item.query, "k": TOP_K})
-                    rankings[variant] = [row[0] for row in cursor.fetchall()]
+        rankings, similarity = run_as_tenant(manager, lambda item=item: rank(item.query))
         per_query.append(
             {
                 "query": item.query,

@@ -22,7 +22,7 @@ from mcp_tools.caller import Caller
 from mcp_tools.formatting import validation_summary
 from mcp_tools.jsonrpc import Reply, database_down_reply, error_reply, result_reply
 from mcp_tools.registry import registry
-from retail.db_resilience import DatabaseDown
+from retail.tenancy import DatabaseDown
 
 # The SDK's own request models, keyed by method name.
 REQUEST_TYPES: dict[str, type[Any]] = {

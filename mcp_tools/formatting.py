@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from retail.errors import ZavaError
-from retail.tenant_queries import QueryResult
+from retail.tenancy import QueryResult
 
 
 def dumps(payload: Any) -> str:

@@ -25,8 +25,8 @@ from mcp_tools.caller import Caller
 from mcp_tools.jsonrpc import SERVER_ERROR, database_down_reply, error_response, respond
 from mcp_tools.protected_resource import insufficient_scope
 from mcp_tools.request_audit import record_rejected
-from retail.db_resilience import DatabaseDown, retry_on_connection_loss
 from retail.services.oauth_access import InsufficientScope
+from retail.tenancy import DatabaseDown, retry_on_connection_loss
 from zava.observability.middleware import client_request_id_of
 
 logger = logging.getLogger("zava.mcp")

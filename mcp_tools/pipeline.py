@@ -3,15 +3,15 @@
 :func:`run_tool_call`, :func:`read_resource`, :func:`get_prompt` and :func:`complete`
 each look the name up once in the registry, validate once, run the work in the
 caller's tenant context once (:func:`_as_caller`, through
-:func:`retail.db_resilience.in_tenant_context`, which picks the replica and retries a
-lost connection), map errors once to typed, client-safe ones, and describe what
-happened in a :class:`CallOutcome`. The audit row, the metrics and the log line are
-written from that value
+:func:`retail.tenancy.run_as_tenant`, which picks the replica, retries a lost
+connection and checks that the session did not drift), map errors once to typed,
+client-safe ones, and describe what happened in a :class:`CallOutcome`. The audit
+row, the metrics and the log line are written from that value
 (:mod:`mcp_tools.request_audit`, :mod:`mcp_tools.telemetry`); an answer whose audit row
 cannot be written is not given. The caller is an argument, from the authenticated
 token (HTTP) or the operator (stdio), never from anything the client writes.
 
-When the database is down, :class:`~retail.db_resilience.DatabaseDown` goes up to the
+When the database is down, :class:`~retail.tenancy.DatabaseDown` goes up to the
 transport (HTTP answers 503) and nothing is recorded. Tool errors carry no rows, so
 they are not fenced, except database errors: PostgreSQL's messages can quote a value.
 """
@@ -35,10 +35,10 @@ from mcp_tools.completions import ARGUMENT_KINDS, checked_input
 from mcp_tools.formatting import error_payload, validation_summary
 from mcp_tools.registry import ToolSpec, registry
 from mcp_tools.untrusted import fence
-from retail.db_resilience import DatabaseDown, in_tenant_context
 from retail.errors import ErrorCode, InternalFailure, InvalidInput, ServiceUnavailable, ZavaError
 from retail.models import Outcome
 from retail.services.completions import suggest
+from retail.tenancy import DatabaseDown, run_as_tenant
 
 logger = logging.getLogger("zava.mcp")
 T = TypeVar("T")
@@ -104,7 +104,7 @@ def _as_caller(caller: Caller, work: Callable[[], T], failure: str) -> T:
             logger.exception("an MCP request failed unexpectedly")
             raise InternalFailure(failure) from None
 
-    return in_tenant_context(caller.manager_id, guarded)
+    return run_as_tenant(caller.manager_id, guarded)
 
 
 def _elapsed_ms(started: float) -> float:

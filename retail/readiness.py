@@ -19,7 +19,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from retail.models.retail_schema import RLS_TABLES
 from retail.replicas import replica_states
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant, tenant_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +61,14 @@ def probe_tenant_database() -> ProbeResult:
     """The gateway role connects and can become the tenant role (read-only)."""
     from django.conf import settings
 
-    try:
-        with (
-            tenant_context(None, statement_timeout_ms=PROBE_TIMEOUT_MS) as context,
-            context.cursor() as cursor,
-        ):
+    def role_and_mode() -> tuple[str, str]:
+        with tenant_cursor() as cursor:
             cursor.execute("SELECT current_user, current_setting('transaction_read_only')")
-            user, read_only = cursor.fetchone()
+            user, read_only = cursor.fetchone() or ("", "")
+            return user, read_only
+
+    try:
+        user, read_only = run_as_tenant(None, role_and_mode, statement_timeout_ms=PROBE_TIMEOUT_MS)
     except Exception:
         return _failed("tenant_database", "cannot open a tenant context")
     if user != settings.ZAVA_DB_ROLES["tenant"] or read_only != "on":

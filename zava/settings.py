@@ -111,7 +111,7 @@ TEMPLATES = [
 # Two aliases on one database. ``default`` logs in as the owner role (migrations,
 # admin, seeding, authentication). ``tenant`` logs in as the gateway role, which
 # can do nothing but switch to the restricted tenant role inside a tenant context
-# (see retail/tenancy.py).
+# (see retail/tenancy/transaction.py).
 
 ZAVA_DB_ROLES = {
     "owner": env.str("ZAVA_DB_OWNER_ROLE", default="zava_owner"),

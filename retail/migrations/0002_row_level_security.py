@@ -4,7 +4,7 @@ Why a signature: a query running as the tenant role can call
 ``set_config('app.current_rls_user_id', ...)`` itself. The policies therefore trust
 the identity only together with ``app.rls_context_proof``, an HMAC-SHA256 over
 (identity, backend pid, transaction start) under a key that only the owner role can
-read. The application computes it when it opens a tenant context (retail/tenancy.py);
+read. The application computes it when it opens a tenant context (retail/tenancy/);
 SQL cannot, so a forged identity yields no rows, and a proof is worthless outside
 the transaction it was made for.
 """

@@ -16,8 +16,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
-from retail.tenancy import require_context
-from retail.tenant_queries import tenant_cursor
+from retail.tenancy import require_context, tenant_cursor
 from zava.observability import metrics
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from retail.errors import InvalidInput
 from retail.services.analytics.queries import fetch
 from retail.services.analytics.scope import MAX_NAME, resolve_category
-from retail.tenant_queries import QueryResult, to_json_value
+from retail.tenancy import QueryResult, to_json_value
 
 
 def category_names() -> list[str]:

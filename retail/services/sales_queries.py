@@ -7,7 +7,7 @@ from dataclasses import replace
 from django.conf import settings
 
 from retail.services.answer_cache import lookup
-from retail.tenant_queries import QueryResult, run_select
+from retail.tenancy import QueryResult, run_select
 
 
 def run_sales_query(sql: str, *, reads_clock: bool) -> QueryResult:

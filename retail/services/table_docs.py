@@ -16,7 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from retail.errors import InvalidInput
 from retail.services.answer_cache import cached
-from retail.tenant_queries import tenant_cursor
+from retail.tenancy import tenant_cursor
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ from django.test import Client
 
 from mcp_tools.answers import text_answer
 from mcp_tools.registry import registry
-from retail.tenancy import active_context
-from retail.tenant_queries import tenant_cursor
+from retail.tenancy import active_context, tenant_cursor
 from tests.identities import SEATTLE
 
 

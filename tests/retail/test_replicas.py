@@ -29,10 +29,10 @@ import pytest
 from django.conf import settings
 from django.db import connections, transaction
 
-from retail.db_resilience import tenant_read_alias
 from retail.models import ToolCall
 from retail.replicas import ReplicaRouter, estimate_lag
 from retail.tenancy import TENANT_DB_ALIAS
+from retail.tenancy.resilience import tenant_read_alias
 from tests.conftest import LiveServer, gunicorn_server, server_environment
 from tests.identities import PUGET_SOUND, SEATTLE, store_ids
 from tests.mcp_client import SharedSession, tool_json

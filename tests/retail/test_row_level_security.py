@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from retail.services.seeding import STORES
-from retail.tenancy import tenant_context
+from retail.tenancy.transaction import tenant_transaction
 from tests.identities import EASTERN_ONLINE, HEAD_OFFICE, PUGET_SOUND, SEATTLE
 
 ALL_STORES = {s.name for s in STORES}
@@ -52,7 +52,7 @@ def test_manager_sees_exactly_the_rows_of_their_stores(database, kind, table):
         owner_view = _rows_per_store(cursor, table, TENANT_TABLES[table])
     assert set(owner_view) == ALL_STORES  # the seed gives every store rows
 
-    with tenant_context(manager_id) as tenant, tenant.cursor() as cursor:
+    with tenant_transaction(manager_id) as tenant, tenant.connection.cursor() as cursor:
         tenant_view = _rows_per_store(cursor, table, TENANT_TABLES[table])
 
     assert tenant_view == {name: n for name, n in owner_view.items() if name in store_names}
@@ -64,14 +64,14 @@ def test_shared_tables_are_readable_by_every_manager(database, kind, table):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM retail.{table}")
         owner_count = cursor.fetchone()[0]
-    with tenant_context(MANAGERS[kind][0]) as tenant, tenant.cursor() as cursor:
+    with tenant_transaction(MANAGERS[kind][0]) as tenant, tenant.connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM retail.{table}")
         assert cursor.fetchone()[0] == owner_count > 0
 
 
 def test_policy_function_runs_once_per_query_not_per_row(database):
     """The policy's store list is an InitPlan, evaluated once, not a per-row lookup."""
-    with tenant_context(PUGET_SOUND.id) as tenant, tenant.cursor() as cursor:
+    with tenant_transaction(PUGET_SOUND.id) as tenant, tenant.connection.cursor() as cursor:
         cursor.execute("EXPLAIN (COSTS OFF) SELECT sum(total_amount) FROM retail.order_items")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "InitPlan 1" in plan

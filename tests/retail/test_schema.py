@@ -137,10 +137,10 @@ def _plan_nodes(plan: dict) -> list[dict]:
 def test_a_store_managers_revenue_query_reads_orders_and_lines_from_the_indexes_alone(database):
     """The covering indexes serve it, and seeding left them usable (VACUUM: no heap visits)."""
     from bench.mcp_vs_sql import REVENUE_SQL  # the compared workload b, verbatim
-    from retail.tenancy import tenant_context
+    from retail.tenancy.transaction import tenant_transaction
     from tests.identities import SEATTLE
 
-    with tenant_context(SEATTLE.id) as context, context.cursor() as cursor:
+    with tenant_transaction(SEATTLE.id) as context, context.connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + REVENUE_SQL)
         plan = cursor.fetchone()[0][0]["Plan"]
     scans = [

@@ -16,14 +16,21 @@ from django.test import override_settings
 
 from retail import signing_keys
 from retail.services.seeding import HEAD_OFFICE_ID, STORES
-from retail.tenancy import sign_identity, tenant_context
+from retail.tenancy.transaction import TenantContextDrift, sign_identity, tenant_transaction
 
 SEATTLE = STORES[0]
 
 
 def _stores_seen_with_a_proof_made_by(key: bytes) -> set[int]:
-    """Seattle's context, re-signed by the attacker as head office with ``key``."""
-    with tenant_context(SEATTLE.manager_id) as tenant, tenant.cursor() as cursor:
+    """Seattle's context, re-signed by the attacker as head office with ``key``.
+
+    Whatever the re-signed identity saw, leaving the transaction fails closed: the
+    identity is not the one the context set (the drift check)."""
+    with (
+        pytest.raises(TenantContextDrift),
+        tenant_transaction(SEATTLE.manager_id) as tenant,
+        tenant.connection.cursor() as cursor,
+    ):
         cursor.execute("SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint")
         start = cursor.fetchone()[0]
         proof = sign_identity(key, HEAD_OFFICE_ID, tenant.backend_pid, start)
@@ -33,11 +40,12 @@ def _stores_seen_with_a_proof_made_by(key: bytes) -> set[int]:
             [str(HEAD_OFFICE_ID), proof],
         )
         cursor.execute("SELECT DISTINCT store_id FROM retail.orders")
-        return {row[0] for row in cursor.fetchall()}
+        seen = {row[0] for row in cursor.fetchall()}
+    return seen
 
 
 def _genuine_seattle_stores() -> set[int]:
-    with tenant_context(SEATTLE.manager_id) as tenant, tenant.cursor() as cursor:
+    with tenant_transaction(SEATTLE.manager_id) as tenant, tenant.connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT store_id FROM retail.orders")
         return {row[0] for row in cursor.fetchall()}
 
@@ -108,9 +116,9 @@ def test_the_tenant_role_cannot_read_any_key_after_a_rotation(original_keys):
         "SELECT inner_pad FROM zava_private.rls_signing_key WHERE expires_at IS NOT NULL",
     ):
         with (
-            tenant_context(SEATTLE.manager_id) as tenant,
-            tenant.cursor() as cursor,
             pytest.raises(DatabaseError) as excinfo,
+            tenant_transaction(SEATTLE.manager_id) as tenant,
+            tenant.connection.cursor() as cursor,
         ):
             cursor.execute(statement)
         assert excinfo.value.__cause__.sqlstate == "42501"  # insufficient privilege

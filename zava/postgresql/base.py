@@ -8,7 +8,7 @@ without asking the server: the server closed it or wrote to it (a terminated
 backend, a restart, a shutdown all send an error and close the socket), which makes
 the socket readable. :func:`check_idle_connection` looks at exactly that. A
 connection lost silently (a network partition) still fails on first use, and the
-reads that can run again do (``retail.db_resilience``).
+reads that can run again do (``retail.tenancy.run_as_tenant``).
 """
 
 from __future__ import annotations

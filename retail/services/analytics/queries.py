@@ -1,7 +1,7 @@
 """Running the analytics' own SQL as the tenant, inside the caller's open context.
 
 Only fixed statements with bound parameters run here, through the data layer's one
-tenant-SQL path (:func:`retail.tenant_queries.tenant_cursor`), so row-level security
+tenant-SQL path (:func:`retail.tenancy.tenant_cursor`), so row-level security
 decides what every aggregate includes and database errors become the same typed,
 client-safe errors as model-written queries.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from retail.tenant_queries import tenant_cursor
+from retail.tenancy import tenant_cursor
 
 
 def fetch(sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from mcp_server import MCPToolset
 
 from mcp_tools.answers import ToolAnswer, text_answer
 from mcp_tools.server import tool
-from retail.tenant_queries import tenant_cursor
+from retail.tenancy import tenant_cursor
 
 
 class ReplicaProbeTools(MCPToolset):

@@ -10,7 +10,7 @@ from mcp_tools.sql_guard import check_query
 from retail.models import ManagerStore
 from retail.services.answer_cache import cached
 from retail.services.sales_queries import run_sales_query
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant
 from tests.identities import BELLEVUE, EASTERN_ONLINE, SEATTLE
 
 QUESTION = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
@@ -25,8 +25,10 @@ def empty_cache(database):  # the cache is a database table
 
 def _answer(manager_id, sql: str = QUESTION):
     checked = check_query(sql)  # the guard's parse says whether the answer may be cached
-    with tenant_context(manager_id):
-        return run_sales_query(checked.sql, reads_clock=checked.reads_clock).rows
+    answer = run_as_tenant(
+        manager_id, lambda: run_sales_query(checked.sql, reads_clock=checked.reads_clock)
+    )
+    return answer.rows
 
 
 def _answer_keys() -> set[str]:
@@ -105,8 +107,12 @@ def test_caching_can_be_turned_off(database, settings):
 def test_any_question_text_makes_a_key_lone_surrogates_included(database):
     """A question is whatever a client sent; its key never fails to encode, and two
     questions apart by one surrogate are two keys."""
-    with tenant_context(SEATTLE.id):
+
+    def three_questions() -> tuple[list[str], ...]:
         first = cached("probe", "typed \ud800", lambda: ["first"])
         second = cached("probe", "typed \udfff", lambda: ["second"])
         again = cached("probe", "typed \ud800", lambda: ["not produced"])
+        return first, second, again
+
+    first, second, again = run_as_tenant(SEATTLE.id, three_questions)
     assert (first, second, again) == (["first"], ["second"], ["first"])

@@ -9,7 +9,7 @@ from django.test import Client, override_settings
 
 from retail.services.sales_queries import run_sales_query
 from retail.services.seeding import STORES
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant
 from tests.identities import SEATTLE
 
 QUESTION = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
@@ -30,12 +30,15 @@ def redis_cache(redis_url):
 def test_answers_cached_in_redis_stay_with_their_identity(database, redis_cache):
     answers = {}
     for store in STORES[:2]:
-        with tenant_context(store.manager_id):
-            answers[store.name] = run_sales_query(QUESTION, reads_clock=False).rows
+        answers[store.name] = run_as_tenant(
+            store.manager_id, lambda: run_sales_query(QUESTION, reads_clock=False).rows
+        )
     assert answers == {STORES[0].name: [[1]], STORES[1].name: [[2]]}
     assert len(redis_cache.keys("*answer:query:*")) == 2
-    with tenant_context(STORES[0].manager_id):
-        assert run_sales_query(QUESTION, reads_clock=False).rows == [[1]]
+    again = run_as_tenant(
+        STORES[0].manager_id, lambda: run_sales_query(QUESTION, reads_clock=False)
+    )
+    assert again.rows == [[1]]
 
 
 def test_rate_limits_count_in_redis(database, redis_cache, tokens, settings, rate_limit_clock):

@@ -12,13 +12,12 @@ from retail.services.completions import (
     suggest,
 )
 from retail.services.seeding import STORES
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant
 from tests.identities import BELLEVUE, HEAD_OFFICE, MANAGER_KINDS, SEATTLE, kind_id, store_ids
 
 
 def _suggest(spec, kind: Suggest, typed: str, **context):
-    with tenant_context(spec.id):
-        return suggest(kind, typed, **context)
+    return run_as_tenant(spec.id, lambda: suggest(kind, typed, **context))
 
 
 def _short(store_id: int) -> str:
@@ -42,8 +41,7 @@ def test_categories_match_a_prefix_of_the_name_or_of_a_word(database):
     assert _suggest(SEATTLE, Suggest.CATEGORY, "Ha").values == ["Hand Tools", "Hardware"]
     assert _suggest(SEATTLE, Suggest.CATEGORY, "out").values == ["Garden & Outdoor"]
     everything = _suggest(SEATTLE, Suggest.CATEGORY, "")
-    with tenant_context(SEATTLE.id):
-        assert everything.values == category_names()
+    assert everything.values == run_as_tenant(SEATTLE.id, category_names)
     assert len(everything.values) == 9
 
 
@@ -72,8 +70,7 @@ def test_periods_are_relative_names_then_the_years_of_the_callers_orders(databas
 
 
 def test_an_answer_holds_at_most_the_specs_hundred_values(database):
-    with tenant_context(HEAD_OFFICE.id):
-        every_type = product_type_names()
+    every_type = run_as_tenant(HEAD_OFFICE.id, product_type_names)
     found = _suggest(HEAD_OFFICE, Suggest.PRODUCT_TYPE, "")
     assert len(every_type) <= MAX_SUGGESTIONS
     assert found.total == len(every_type) and not found.has_more

@@ -8,22 +8,20 @@ from django.db import connection
 from retail.errors import InvalidInput
 from retail.models import ManagerStore
 from retail.services.stored_charts import NOT_FOUND, keep_chart, kept_chart
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant
 from tests.identities import EASTERN_ONLINE, PUGET_SOUND, SEATTLE
 
 PNG = b"\x89PNG\r\n\x1a\nnot really a chart"
 
 
 def _keep(manager_id) -> str:
-    with tenant_context(manager_id):
-        kept = keep_chart(PNG)
+    kept = run_as_tenant(manager_id, lambda: keep_chart(PNG))
     assert kept is not None
     return kept.chart_id
 
 
 def _read(manager_id, chart_id: str) -> bytes:
-    with tenant_context(manager_id):
-        return kept_chart(chart_id)
+    return run_as_tenant(manager_id, lambda: kept_chart(chart_id))
 
 
 def _refused(manager_id, chart_id: str) -> None:
@@ -63,5 +61,4 @@ def test_malformed_ids_are_not_found(database, chart_id):
 
 def test_links_can_be_turned_off(database, settings):
     settings.ZAVA_CHART_LINK_SECONDS = 0
-    with tenant_context(SEATTLE.id):
-        assert keep_chart(PNG) is None
+    assert run_as_tenant(SEATTLE.id, lambda: keep_chart(PNG)) is None

@@ -9,14 +9,18 @@ import pytest
 
 from retail.errors import InvalidInput
 from retail.services.analytics import get_inventory_alerts
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant
 from tests.identities import HEAD_OFFICE, MANAGER_KINDS, PUGET_SOUND, SEATTLE, kind_id, store_ids
 from tests.retail.services.analytics.expected import TODAY, lines, owner_rows
 
 
 def _report(spec, threshold=14, store=None, window=28, limit=500):
-    with tenant_context(spec.id):
-        return get_inventory_alerts(threshold, store, window_days=window, limit=limit, today=TODAY)
+    return run_as_tenant(
+        spec.id,
+        lambda: get_inventory_alerts(
+            threshold, store, window_days=window, limit=limit, today=TODAY
+        ),
+    )
 
 
 def _expected(spec, threshold: int, window: int) -> list[tuple[int, int, Fraction]]:

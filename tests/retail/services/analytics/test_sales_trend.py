@@ -8,14 +8,15 @@ import pytest
 
 from retail.errors import InvalidInput
 from retail.services.analytics import get_sales_trend
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant
 from tests.identities import HEAD_OFFICE, MANAGER_KINDS, PUGET_SOUND, SEATTLE, kind_id, store_ids
 from tests.retail.services.analytics.expected import TODAY, cents, lines, totals
 
 
 def _report(spec, period, granularity="month", category=None):
-    with tenant_context(spec.id):
-        return get_sales_trend(period, granularity, category, today=TODAY)
+    return run_as_tenant(
+        spec.id, lambda: get_sales_trend(period, granularity, category, today=TODAY)
+    )
 
 
 def _check_points(report, spec, category=None):

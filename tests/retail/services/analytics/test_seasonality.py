@@ -9,14 +9,13 @@ import pytest
 
 from retail.errors import InvalidInput
 from retail.services.analytics import get_category_seasonality
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant
 from tests.identities import HEAD_OFFICE, MANAGER_KINDS, SEATTLE, kind_id, store_ids
 from tests.retail.services.analytics.expected import TODAY, cents, lines
 
 
 def _report(spec, category=None, today=TODAY):
-    with tenant_context(spec.id):
-        return get_category_seasonality(category, today=today)
+    return run_as_tenant(spec.id, lambda: get_category_seasonality(category, today=today))
 
 
 def _monthly(spec, category=None) -> dict[int, list[Decimal]]:

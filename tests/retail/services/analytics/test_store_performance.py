@@ -8,14 +8,13 @@ import pytest
 
 from retail.errors import InvalidInput
 from retail.services.analytics import get_store_performance, parse_period
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant
 from tests.identities import EASTERN_ONLINE, MANAGER_KINDS, PUGET_SOUND, SEATTLE, kind_id, store_ids
 from tests.retail.services.analytics.expected import TODAY, by, cents, lines, tenth, totals
 
 
 def _report(spec, period="last_30_days", store=None):
-    with tenant_context(spec.id):
-        return get_store_performance(period, store, today=TODAY)
+    return run_as_tenant(spec.id, lambda: get_store_performance(period, store, today=TODAY))
 
 
 def _expected_metrics(rows):

@@ -8,14 +8,15 @@ import pytest
 
 from retail.errors import InvalidInput
 from retail.services.analytics import get_top_products, parse_period
-from retail.tenancy import tenant_context
+from retail.tenancy import run_as_tenant
 from tests.identities import MANAGER_KINDS, PUGET_SOUND, SEATTLE, kind_id, store_ids
 from tests.retail.services.analytics.expected import TODAY, by, cents, lines, tenth, totals
 
 
 def _report(spec, period="2025", ranking="revenue", category=None, limit=10):
-    with tenant_context(spec.id):
-        return get_top_products(period, ranking, category, limit, today=TODAY)
+    return run_as_tenant(
+        spec.id, lambda: get_top_products(period, ranking, category, limit, today=TODAY)
+    )
 
 
 def _expected(spec, period: str, ranking: str, category: str | None, limit: int):

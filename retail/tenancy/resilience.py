@@ -1,9 +1,9 @@
-"""Riding out database restarts: run read-only work again on connection loss, fail
-fast when the database is down.
+"""Where and how often tenant work runs: replica choice, the lost-connection retry,
+and fast failure when the database is down. :func:`run_as_tenant` is the one entry.
 
 A lost connection (server restart, network blip) is retried with a short backoff on
 a fresh connection from the pool. The data layer reports it as a value, the typed
-:class:`~retail.tenant_queries.ConnectionLost` error its one tenant-SQL path raises;
+:class:`~retail.tenancy.queries.ConnectionLost` error its one tenant-SQL path raises;
 Django's own errors on the same connection are classified the same way. When the
 pool cannot hand out a connection at all within its timeout, the database is down:
 that is reported at once as :class:`DatabaseDown`, not retried, so clients get a
@@ -28,8 +28,8 @@ from psycopg_pool import PoolTimeout
 from retail.errors import DatabaseFailure, ServiceUnavailable, ZavaError
 from retail.models import Store
 from retail.replicas import replica_failed
-from retail.tenancy import TENANT_DB_ALIAS, tenant_context
-from retail.tenant_queries import ConnectionLost, database_error
+from retail.tenancy.queries import ConnectionLost, database_error
+from retail.tenancy.transaction import TENANT_DB_ALIAS, tenant_transaction
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -105,21 +105,30 @@ def replica_gone(exc: BaseException) -> bool:
     return isinstance(exc, DatabaseError) and isinstance(exc.__cause__, SerializationFailure)
 
 
-def in_tenant_context(manager_id: UUID, work: Callable[[], T]) -> T:
-    """``work()`` in a tenant context of its own for ``manager_id``, on a read replica
-    when one is usable, opened again on a fresh connection if the connection is lost
-    (tenant work only reads).
+def run_as_tenant(
+    manager_id: UUID | None,
+    work: Callable[[], T],
+    *,
+    statement_timeout_ms: int | None = None,
+) -> T:
+    """``work()`` as ``manager_id``, in a tenant transaction of its own: the one way
+    anything reads tenant data. ``None`` is no identity, which sees no tenant rows.
 
-    A read whose replica fails runs again on the primary at once, and the replica is
-    skipped until its monitor finds it usable again. A connection still lost after the
-    last attempt is :class:`ConnectionLost`; no connection at all is :class:`DatabaseDown`.
+    It runs on a read replica when one is usable, and again on a fresh connection if
+    the connection is lost (tenant work only reads). A read whose replica fails runs
+    again on the primary at once, and the replica is skipped until its monitor finds
+    it usable again. A connection still lost after the last attempt is
+    :class:`ConnectionLost`; no connection at all is :class:`DatabaseDown`; work that
+    moved the session's identity is :class:`~retail.tenancy.TenantContextDrift`.
     """
 
     def attempt() -> T:
         alias = tenant_read_alias()
         if alias != TENANT_DB_ALIAS:
             try:
-                with tenant_context(manager_id, using=alias):
+                with tenant_transaction(
+                    manager_id, using=alias, statement_timeout_ms=statement_timeout_ms
+                ):
                     return work()
             except (DatabaseError, InterfaceError, ZavaError) as exc:
                 if not replica_gone(exc):
@@ -128,7 +137,7 @@ def in_tenant_context(manager_id: UUID, work: Callable[[], T]) -> T:
                                alias, type(exc).__name__)  # fmt: skip
                 replica_failed(alias)
                 connections[alias].close_if_unusable_or_obsolete()
-        with tenant_context(manager_id):
+        with tenant_transaction(manager_id, statement_timeout_ms=statement_timeout_ms):
             return work()
 
     try:

@@ -1,6 +1,8 @@
-"""The tenant context: the one place that opens a store-scoped database transaction.
+"""The tenant transaction: how a store-scoped database transaction is opened and closed.
 
-Inside :func:`tenant_context`, the ``tenant`` connection runs one transaction that is
+Only :func:`retail.tenancy.run_as_tenant` opens one in production code (it picks the
+alias and rides out lost connections); tests of this module open it directly.
+Inside :func:`tenant_transaction`, the connection runs one transaction that is
 
 * read-only, with statement, lock and idle-in-transaction timeouts;
 * switched to the restricted tenant role, with ``search_path`` set to ``retail``;
@@ -13,27 +15,43 @@ Inside :func:`tenant_context`, the ``tenant`` connection runs one transaction th
 Every setting is transaction-local (``set_config(..., true)``) and the transaction
 always rolls back, so nothing survives on the pooled connection. No identity means
 an empty identity: the policies then show no tenant rows (fail closed).
+
+**The drift check.** When the work returns, the session is asked whether its role,
+``search_path``, identity, proof and read-only mode are still the ones set here, in
+the same round trip as the ``ROLLBACK`` (:data:`_DRIFT_SQL`). Nothing the SQL guard
+accepts can change them, but a function, an extension or a bug could; if one did, the
+answer may have been read as someone else. It is then dropped, the connection is
+closed rather than given back to the pool, and the call fails closed with
+:class:`TenantContextDrift`. Work that returns from an aborted transaction (it caught
+a database error) cannot be checked and fails the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
+from asgiref.local import Local
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg.pq import TransactionStatus
 
+from retail.errors import InternalFailure
 from retail.replicas import replica_signing_key
 from retail.signing_keys import current_key
+
+logger = logging.getLogger(__name__)
 
 TENANT_DB_ALIAS = "tenant"
 IDENTITY_SETTING = "app.current_rls_user_id"
 PROOF_SETTING = "app.rls_context_proof"
+SEARCH_PATH = "retail, public"
 
 # The backend is asked, not the client library: behind a transaction-mode pooler
 # (PgBouncer) the pid psycopg learnt at connect time is the pooler's, and each
@@ -47,19 +65,33 @@ SELECT set_config('{IDENTITY_SETTING}', %s, true),
        set_config('statement_timeout', %s, true),
        set_config('lock_timeout', %s, true),
        set_config('idle_in_transaction_session_timeout', %s, true),
-       set_config('search_path', 'retail, public', true),
+       set_config('search_path', %s, true),
        set_config('role', %s, true),
        set_config('transaction_read_only', 'on', true)
 """
+# True only while the session is exactly what _ENTER_SQL made it. current_user is the
+# role in effect (SET ROLE, RESET ROLE, set_config('role') all move it).
+_DRIFT_SQL = f"""
+SELECT current_user = %s
+   AND current_setting('search_path') = %s
+   AND current_setting('{IDENTITY_SETTING}', true) = %s
+   AND current_setting('{PROOF_SETTING}', true) = %s
+   AND current_setting('transaction_read_only') = 'on'
+"""
+DRIFT_MESSAGE = "The request could not be answered safely; the incident has been logged."
 
 
 class TenantContextError(RuntimeError):
     """Programming error: tenant queries outside a context, or nested contexts."""
 
 
+class TenantContextDrift(InternalFailure):
+    """The work moved the session's role, search_path or identity: its answer is void."""
+
+
 @dataclass
 class TenantContext:
-    """An open tenant transaction. Use :meth:`cursor` for tenant queries.
+    """An open tenant transaction; :func:`retail.tenancy.tenant_cursor` queries in it.
 
     ``cache_scope`` is the answer cache's memo of this transaction's scope key
     (:mod:`retail.services.answer_cache`): it lives and dies with the context.
@@ -75,8 +107,10 @@ class TenantContext:
     def connection(self) -> BaseDatabaseWrapper:
         return connections[self.alias]
 
-    def cursor(self):
-        return self.connection.cursor()
+
+# The context open on this thread, kept the way Django keeps its connections (per
+# thread, and per coroutine's thread-sensitive hop), not on a connection object.
+_open = Local()
 
 
 def sign_identity(key: bytes, manager_id: UUID, backend_pid: int, transaction_start: int) -> str:
@@ -86,18 +120,14 @@ def sign_identity(key: bytes, manager_id: UUID, backend_pid: int, transaction_st
 
 
 def active_context() -> TenantContext | None:
-    """The context open on this thread, if any (on the primary or on a read replica).
-
-    It is kept on the thread's ``tenant`` connection object whichever alias it runs
-    on, so finding it costs the same with or without replicas.
-    """
-    return getattr(connections[TENANT_DB_ALIAS], "zava_tenant_context", None)
+    """The context open on this thread, if any (on the primary or on a read replica)."""
+    return getattr(_open, "context", None)
 
 
 def require_context() -> TenantContext:
     context = active_context()
     if context is None:
-        raise TenantContextError("Tenant queries must run inside tenant_context().")
+        raise TenantContextError("Tenant queries must run inside run_as_tenant().")
     return context
 
 
@@ -110,7 +140,7 @@ def _signing_key(using: str) -> bytes:
 
 
 @contextmanager
-def tenant_context(
+def tenant_transaction(
     manager_id: UUID | None,
     *,
     using: str = TENANT_DB_ALIAS,
@@ -118,12 +148,17 @@ def tenant_context(
 ) -> Iterator[TenantContext]:
     """Open a read-only, store-scoped transaction for ``manager_id`` on ``using``
     (``tenant`` on the primary, or a read replica's alias: the context only reads and
-    sets transaction-local settings, which a hot standby allows)."""
+    sets transaction-local settings, which a hot standby allows), and check on the way
+    out that the work left the session as it found it."""
     connection = connections[using]
-    slot = connections[TENANT_DB_ALIAS]
     if active_context() is not None:
         raise TenantContextError("A tenant context is already open on this thread.")
+    if connection.in_atomic_block:
+        # The closing ROLLBACK must end the transaction this function began.
+        raise TenantContextError("A tenant context must not open inside a transaction.")
     timeout = statement_timeout_ms or settings.ZAVA_QUERY_TIMEOUT_MS
+    role = settings.ZAVA_DB_ROLES["tenant"]
+    drifted = False
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
             # Two round trips: psycopg's BEGIN, then the start. (In pipeline mode
@@ -144,7 +179,8 @@ def tenant_context(
                     f"{timeout}ms",
                     f"{settings.ZAVA_LOCK_TIMEOUT_MS}ms",
                     f"{settings.ZAVA_IDLE_IN_TRANSACTION_TIMEOUT_MS}ms",
-                    settings.ZAVA_DB_ROLES["tenant"],
+                    SEARCH_PATH,
+                    role,
                 ],
             )
         context = TenantContext(
@@ -153,11 +189,48 @@ def tenant_context(
             backend_pid=backend_pid,
             statement_timeout_ms=timeout,
         )
-        slot.zava_tenant_context = context
+        _open.context = context
         try:
             yield context
-        finally:
-            slot.zava_tenant_context = None
             # Read-only work has nothing to commit; rolling back also discards any
             # session-level setting a query may have tried to leave behind.
+            drifted = _drifted_then_rolled_back(connection, [role, SEARCH_PATH, identity, proof])
+        finally:
+            _open.context = None
             transaction.set_rollback(True, using=using)
+    if drifted:
+        logger.error("tenant context drifted on %s; the connection is discarded", using)
+        _discard(connection)
+        raise TenantContextDrift(DRIFT_MESSAGE)
+
+
+def _drifted_then_rolled_back(connection: BaseDatabaseWrapper, expected: list[str]) -> bool:
+    """Whether the session moved from ``expected``; the transaction is rolled back by
+    the time it answers. The check and the ``ROLLBACK`` share one round trip (one
+    pipeline sync), so the check costs no round trip of its own; Django's own rollback
+    afterwards finds the transaction over and sends nothing."""
+    raw = connection.connection
+    assert raw is not None  # the transaction above opened it
+    if raw.info.transaction_status == TransactionStatus.INERROR:
+        return True  # the work swallowed a database error: nothing can be checked
+    with raw.cursor() as check, raw.cursor() as end:
+        try:
+            # Django's wrapper, so that a lost connection reads as one to the retry.
+            with connection.wrap_database_errors, raw.pipeline():
+                check.execute(_DRIFT_SQL, expected)
+                end.execute("ROLLBACK")
+        except DatabaseError:
+            if raw.broken or raw.closed:
+                raise  # a lost connection: run_as_tenant runs the work again
+            logger.exception("the drift check failed")
+            return True
+        row = check.fetchone()
+    return not (row and row[0])
+
+
+def _discard(connection: BaseDatabaseWrapper) -> None:
+    """Close the connection so that no pool hands it out again (a closed connection
+    given back to psycopg's pool is thrown away and replaced)."""
+    if connection.connection is not None:
+        connection.connection.close()
+    connection.close()

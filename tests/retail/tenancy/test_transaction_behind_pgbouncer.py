@@ -24,7 +24,13 @@ from django.conf import settings
 from django.db import connections
 from psycopg import errors as pg_errors
 
-from retail.tenancy import IDENTITY_SETTING, PROOF_SETTING, TenantContext, tenant_context
+from retail.tenancy.transaction import (
+    IDENTITY_SETTING,
+    PROOF_SETTING,
+    TenantContext,
+    TenantContextDrift,
+    tenant_transaction,
+)
 from tests.identities import BELLEVUE, HEAD_OFFICE, SEATTLE, store_ids
 from tests.pgbouncer import ONE_SERVER_DATABASE, PgBouncer
 
@@ -75,7 +81,10 @@ def escape_the_rollback(context: TenantContext) -> None:
 
 def tenant_view(manager) -> tuple[int, str, list[int]]:
     """(backend pid, identity, stores seen) of a fresh tenant context of ``manager``."""
-    with tenant_context(manager.id, using=ALIAS) as context, context.cursor() as cursor:
+    with (
+        tenant_transaction(manager.id, using=ALIAS) as context,
+        context.connection.cursor() as cursor,
+    ):
         cursor.execute(f"SELECT current_setting('{IDENTITY_SETTING}'), ({STORES_SEEN})")
         identity, stores = cursor.fetchone()
         return context.backend_pid, identity, stores or []
@@ -111,7 +120,12 @@ def test_consecutive_managers_on_one_server_connection_each_see_their_own_stores
 
 
 def test_a_session_level_identity_and_proof_left_behind_grant_nothing(pooled):
-    with tenant_context(HEAD_OFFICE.id, using=ALIAS) as context:
+    # The drift check sees the commit (the role is gone) and fails closed; what was
+    # left on the server connection must prove nothing anyway.
+    with (
+        pytest.raises(TenantContextDrift),
+        tenant_transaction(HEAD_OFFICE.id, using=ALIAS) as context,
+    ):
         context.connection.connection.execute(
             "SELECT set_config(%s, current_setting(%s), false), "
             "set_config(%s, current_setting(%s), false)",
@@ -129,7 +143,7 @@ def test_a_session_level_identity_and_proof_left_behind_grant_nothing(pooled):
 
 
 def test_a_session_role_left_behind_carries_no_identity(pooled):
-    with tenant_context(SEATTLE.id, using=ALIAS) as context:
+    with pytest.raises(TenantContextDrift), tenant_transaction(SEATTLE.id, using=ALIAS) as context:
         raw = context.connection.connection
         raw.execute("RESET ROLE")  # back to the gateway inside the transaction ...
         raw.execute(f"SET SESSION ROLE {TENANT_ROLE}")  # ... and the tenant role for good
@@ -153,19 +167,19 @@ def test_a_session_role_left_behind_carries_no_identity(pooled):
 )
 def test_no_role_switch_from_a_tenant_transaction_reaches_the_owner(pooled, statement):
     with (
-        tenant_context(SEATTLE.id, using=ALIAS) as context,
         pytest.raises(pg_errors.InsufficientPrivilege),
+        tenant_transaction(SEATTLE.id, using=ALIAS) as context,
     ):
         context.connection.connection.execute(statement)
     assert tenant_view(SEATTLE)[1:] == (str(SEATTLE.id), list(store_ids(SEATTLE)))
 
 
 def test_a_prepared_statement_left_behind_runs_with_the_next_callers_identity(pooled):
-    with tenant_context(HEAD_OFFICE.id, using=ALIAS) as context:
+    with tenant_transaction(HEAD_OFFICE.id, using=ALIAS) as context:
         context.connection.connection.execute(
             f"PREPARE zava_leak AS SELECT current_setting('{IDENTITY_SETTING}'), ({STORES_SEEN})"
         )  # PREPARE is not transactional: the rollback leaves it on the server connection
-    with tenant_context(SEATTLE.id, using=ALIAS) as later:
+    with tenant_transaction(SEATTLE.id, using=ALIAS) as later:
         assert later.backend_pid == context.backend_pid
         row = later.connection.connection.execute("EXECUTE zava_leak").fetchone()
     assert row == (str(SEATTLE.id), list(store_ids(SEATTLE)))
@@ -176,9 +190,9 @@ def test_the_application_prepares_no_statement_on_pooled_connections(pooled):
     None), so PgBouncer 1.18, without prepared-statement support, needs none."""
     question = "SELECT count(*) FROM retail.orders WHERE store_id = 1"
     for _ in range(10):  # psycopg's own default would prepare from the fifth run on
-        with tenant_context(SEATTLE.id, using=ALIAS) as context:
+        with tenant_transaction(SEATTLE.id, using=ALIAS) as context:
             context.connection.connection.execute(question)  # as tenant_cursor() runs SQL
-            with context.cursor() as cursor:  # as Django's ORM would
+            with context.connection.cursor() as cursor:  # as Django's ORM would
                 cursor.execute(question)
     with bare_gateway(pooled) as gateway:
         pid, prepared = gateway.execute(
@@ -188,11 +202,11 @@ def test_the_application_prepares_no_statement_on_pooled_connections(pooled):
 
 
 def test_a_session_advisory_lock_left_behind_is_no_identity(pooled):
-    with tenant_context(HEAD_OFFICE.id, using=ALIAS) as context:
+    with tenant_transaction(HEAD_OFFICE.id, using=ALIAS) as context:
         context.connection.connection.execute("SELECT pg_advisory_lock(4242)")
     # A session-level lock outlives the rollback (PostgreSQL's rule), so the next
     # manager on this backend holds it too; it still sees only its own stores.
-    with tenant_context(SEATTLE.id, using=ALIAS) as later, later.cursor() as cursor:
+    with tenant_transaction(SEATTLE.id, using=ALIAS) as later, later.connection.cursor() as cursor:
         cursor.execute(
             f"SELECT pg_backend_pid(), pg_try_advisory_lock(4242), ({STORES_SEEN}),"
             f" current_setting('{IDENTITY_SETTING}')"
@@ -204,8 +218,8 @@ def test_a_session_advisory_lock_left_behind_is_no_identity(pooled):
 
 def test_no_temporary_table_can_carry_rows_to_the_next_client(pooled):
     with (
-        tenant_context(HEAD_OFFICE.id, using=ALIAS) as context,
         pytest.raises(pg_errors.ReadOnlySqlTransaction),
+        tenant_transaction(HEAD_OFFICE.id, using=ALIAS) as context,
     ):
         context.connection.connection.execute(
             "CREATE TEMP TABLE stash AS SELECT * FROM retail.orders"
@@ -215,7 +229,7 @@ def test_no_temporary_table_can_carry_rows_to_the_next_client(pooled):
 
 
 def test_a_listen_in_a_tenant_transaction_is_rolled_back_with_it(pooled):
-    with tenant_context(HEAD_OFFICE.id, using=ALIAS) as context:
+    with tenant_transaction(HEAD_OFFICE.id, using=ALIAS) as context:
         context.connection.connection.execute("LISTEN zava_leak")
     with bare_gateway(pooled) as gateway:
         pid, channels = gateway.execute(

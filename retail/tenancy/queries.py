@@ -3,9 +3,9 @@
 :func:`tenant_cursor` is the only way in: a psycopg cursor on the connection of the
 open tenant context (so row-level security decides every row), and the only place
 that turns a psycopg failure into a typed, client-safe error. A failure that means
-"the connection is gone" comes back as :class:`ConnectionLost`, which tells the code
-that opened the context (``retail.db_resilience``) that the read may run again on a
-fresh connection; no flag is left on the connection for anyone to read later.
+"the connection is gone" comes back as :class:`ConnectionLost`, which tells
+:func:`retail.tenancy.run_as_tenant` that the read may run again on a fresh
+connection; no flag is left on the connection for anyone to read later.
 
 :func:`run_select` runs one model-written SELECT that the SQL guard accepted; this
 layer does not rely on the guard. It uses PostgreSQL's extended protocol (pipeline
@@ -38,7 +38,7 @@ from retail.errors import (
     ServiceUnavailable,
     ZavaError,
 )
-from retail.tenancy import require_context
+from retail.tenancy.transaction import require_context
 
 # SQLSTATE classes that mean "the server is unavailable", not "the query is wrong":
 # connection exceptions, insufficient resources, system errors.
@@ -56,7 +56,7 @@ def tenant_cursor(row_factory: RowFactory[Any] | None = None) -> Iterator[psycop
     """A cursor on the open tenant context's connection; failures leave it typed.
 
     Every statement run through it is the tenant's: the role, identity and timeouts
-    of :func:`retail.tenancy.tenant_context` apply. Outside a context it refuses.
+    of the open context apply. Outside :func:`retail.tenancy.run_as_tenant` it refuses.
     """
     raw = require_context().connection.connection
     try:
@@ -168,33 +168,3 @@ def database_error(exc: psycopg.Error) -> ZavaError:
     if diag.message_hint:
         message += f" Hint: {diag.message_hint}"
     return DatabaseFailure(message, reason=sqlstate)
-
-
-_SEARCH_SQL = """
-SELECT product_id, sku, product_name, category_name, type_name, base_price, product_description,
-       similarity_distance
-  FROM retail.search_products_by_description(%s::vector, %s, %s)
-"""
-
-
-def search_products_by_embedding(
-    embedding_text: str, *, similarity_threshold: float, max_rows: int
-) -> QueryResult:
-    """Nearest products to a query vector (pgvector text form), within the threshold."""
-    with tenant_cursor() as cursor:
-        # HNSW looks at ef_search candidates: 100 keeps recall@20 near 0.96 at 100k
-        # products (bench/hnsw_scale.py), for about 1 ms more than the default 40.
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true)", [str(max(100, 2 * max_rows))]
-        )
-        cursor.execute(_SEARCH_SQL, [embedding_text, similarity_threshold, max_rows])
-        columns = [column.name for column in cursor.description or ()]
-        fetched = cursor.fetchall()
-    return QueryResult(columns, [[to_json_value(value) for value in row] for row in fetched])
-
-
-def stored_embedding_models() -> list[str]:
-    """Model names of the stored vectors, read as the tenant (cheap: a handful of rows)."""
-    with tenant_cursor() as cursor:
-        cursor.execute("SELECT DISTINCT model_name FROM retail.product_description_embeddings")
-        return [row[0] for row in cursor.fetchall()]
