@@ -155,6 +155,20 @@ def terminate_backend(backend_pid: int) -> None:
         assert ended.fetchone()[0], "the backend did not end"
 
 
+def backend_gone(backend_pid: int, within_seconds: float = 5.0) -> bool:
+    """Whether the server backend ``backend_pid`` has exited (its client closed the
+    connection), waiting up to ``within_seconds`` for it to notice."""
+    deadline = time.monotonic() + within_seconds
+    while True:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [backend_pid])
+            if cursor.fetchone()[0] == 0:
+                return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 # --- A real server and real clients ---------------------------------------------------
 
 

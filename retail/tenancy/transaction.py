@@ -78,7 +78,7 @@ SELECT current_user = %s
    AND current_setting('{PROOF_SETTING}', true) = %s
    AND current_setting('transaction_read_only') = 'on'
 """
-DRIFT_MESSAGE = "The request could not be answered safely; the incident has been logged."
+_DRIFT_MESSAGE = "The request could not be answered safely; the incident has been logged."
 
 
 class TenantContextError(RuntimeError):
@@ -158,7 +158,7 @@ def tenant_transaction(
         raise TenantContextError("A tenant context must not open inside a transaction.")
     timeout = statement_timeout_ms or settings.ZAVA_QUERY_TIMEOUT_MS
     role = settings.ZAVA_DB_ROLES["tenant"]
-    drifted = False
+    failed_check = ""
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
             # Two round trips: psycopg's BEGIN, then the start. (In pipeline mode
@@ -194,38 +194,38 @@ def tenant_transaction(
             yield context
             # Read-only work has nothing to commit; rolling back also discards any
             # session-level setting a query may have tried to leave behind.
-            drifted = _drifted_then_rolled_back(connection, [role, SEARCH_PATH, identity, proof])
+            failed_check = _check_then_roll_back(connection, [role, SEARCH_PATH, identity, proof])
         finally:
             _open.context = None
             transaction.set_rollback(True, using=using)
-    if drifted:
-        logger.error("tenant context drifted on %s; the connection is discarded", using)
+    if failed_check:
+        logger.error("tenant context on %s failed closed: %s", using, failed_check)
         _discard(connection)
-        raise TenantContextDrift(DRIFT_MESSAGE)
+        raise TenantContextDrift(_DRIFT_MESSAGE)
 
 
-def _drifted_then_rolled_back(connection: BaseDatabaseWrapper, expected: list[str]) -> bool:
-    """Whether the session moved from ``expected``; the transaction is rolled back by
-    the time it answers. The check and the ``ROLLBACK`` share one round trip (one
-    pipeline sync), so the check costs no round trip of its own; Django's own rollback
-    afterwards finds the transaction over and sends nothing."""
+def _check_then_roll_back(connection: BaseDatabaseWrapper, expected: list[str]) -> str:
+    """Why the session cannot be vouched for ("" when it is still ``expected``); the
+    transaction is over by the time it answers. The check and the ``ROLLBACK`` share
+    one round trip (one pipeline sync), so the check costs no round trip of its own;
+    Django's own rollback afterwards finds the transaction over and sends nothing."""
     raw = connection.connection
     assert raw is not None  # the transaction above opened it
     if raw.info.transaction_status == TransactionStatus.INERROR:
-        return True  # the work swallowed a database error: nothing can be checked
-    with raw.cursor() as check, raw.cursor() as end:
+        return "the work returned from an aborted transaction"
+    with raw.cursor() as check:
         try:
             # Django's wrapper, so that a lost connection reads as one to the retry.
             with connection.wrap_database_errors, raw.pipeline():
                 check.execute(_DRIFT_SQL, expected)
-                end.execute("ROLLBACK")
+                raw.execute("ROLLBACK")
         except DatabaseError:
             if raw.broken or raw.closed:
                 raise  # a lost connection: run_as_tenant runs the work again
             logger.exception("the drift check failed")
-            return True
+            return "the drift check failed"
         row = check.fetchone()
-    return not (row and row[0])
+    return "" if row and row[0] else "the role, search_path or identity drifted"
 
 
 def _discard(connection: BaseDatabaseWrapper) -> None:

@@ -14,6 +14,7 @@ from mcp_tools.sql_guard import check_query
 from retail.errors import ErrorCode
 from retail.models import Outcome, ToolCall
 from retail.tenancy import tenant_cursor
+from tests.conftest import backend_gone
 from tests.identities import SEATTLE
 from tests.round_trips import RoundTrips, counting_round_trips
 
@@ -123,4 +124,5 @@ def test_a_call_whose_work_moves_the_identity_fails_closed_and_is_audited(
     assert "stores [1]" in answered["content"][0]["text"]
     (drifted_pid, drifted_user), (fresh_pid, fresh_user) = seen
     assert drifted_user != fresh_user == settings.ZAVA_DB_ROLES["tenant"]
-    assert fresh_pid != drifted_pid  # the drifted connection was not given back
+    assert backend_gone(drifted_pid)  # the drifted connection was closed, not pooled
+    assert fresh_pid != drifted_pid

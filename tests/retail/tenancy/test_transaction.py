@@ -21,6 +21,7 @@ from retail.services.audit_retention import month_start, partition_name
 from retail.services.seeding import STORES
 from retail.tenancy import run_as_tenant, tenant_cursor
 from retail.tenancy.transaction import TenantContextDrift, TenantContextError, tenant_transaction
+from tests.conftest import backend_gone
 from tests.identities import HEAD_OFFICE, SEATTLE
 
 TENANT_ROLE = settings.ZAVA_DB_ROLES["tenant"]
@@ -318,8 +319,9 @@ def test_work_that_moves_the_session_fails_closed_on_a_discarded_connection(data
         run_as_tenant(SEATTLE.id, lambda: calls.append(drift()))
     assert len(calls) == 1  # drift is not retried: the work ran once
     ((drifted_pid, _),) = calls
+    assert backend_gone(drifted_pid)  # closed, not given back to the pool
     fresh_pid, role = run_as_tenant(SEATTLE.id, _backend_and_role)
-    assert fresh_pid != drifted_pid  # not given back to the pool
+    assert fresh_pid != drifted_pid
     assert role == TENANT_ROLE
     assert run_as_tenant(SEATTLE.id, _stores_with_orders_now) == {1}
 
