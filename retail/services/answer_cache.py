@@ -10,6 +10,8 @@ CACHE_URL).
 from __future__ import annotations
 
 import hashlib
+import logging
+import pickle
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -19,7 +21,14 @@ from django.core.cache import cache
 from retail.tenancy import require_context, tenant_cursor
 from zava.observability import metrics
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# Django's cache key version for answers. Answers are pickled, so raise it when the
+# class of a cached answer moves or changes shape: releases running side by side (a
+# rolling deploy) then never read each other's entries. 2: QueryResult moved from
+# retail.tenant_queries to retail.tenancy.queries.
+ANSWER_FORMAT = 2
 
 
 def scope_key() -> str:
@@ -56,11 +65,17 @@ def lookup(kind: str, question: str, produce: Callable[[], T]) -> tuple[T, bool]
     question_bytes = f"{scope_key()}\n{question}".encode("utf-8", "surrogatepass")
     digest = hashlib.sha256(question_bytes).hexdigest()
     key = f"answer:{kind}:{digest}"
-    answer = cache.get(key)
+    try:
+        answer = cache.get(key, version=ANSWER_FORMAT)
+    except (ImportError, AttributeError, pickle.UnpicklingError):
+        # Pickled under a class that has since moved, with ANSWER_FORMAT not raised:
+        # a miss, and the entry is written again below in today's form.
+        logger.warning("unreadable %s answer in the cache; answering afresh", kind)
+        answer = None
     if answer is not None:
         metrics.CACHE_HITS.labels(cache=kind).inc()
         return answer, True
     answer = produce()
-    cache.set(key, answer, seconds)
+    cache.set(key, answer, seconds, version=ANSWER_FORMAT)
     metrics.CACHE_MISSES.labels(cache=kind).inc()
     return answer, False

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+import types
+from dataclasses import dataclass
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
 
 from mcp_tools.sql_guard import check_query
 from retail.models import ManagerStore
-from retail.services.answer_cache import cached
+from retail.services.answer_cache import ANSWER_FORMAT, cached, lookup
 from retail.services.sales_queries import run_sales_query
 from retail.tenancy import run_as_tenant
 from tests.identities import BELLEVUE, EASTERN_ONLINE, SEATTLE
@@ -31,12 +35,12 @@ def _answer(manager_id, sql: str = QUESTION):
     return answer.rows
 
 
-def _answer_keys() -> set[str]:
-    """The query answers in the cache: rows of the database cache's table."""
+def _answer_keys(kind: str = "query") -> set[str]:
+    """The answers of ``kind`` in the cache: rows of the database cache's table."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT cache_key FROM {cache._table} WHERE cache_key LIKE %s AND expires > now()",
-            ["%:answer:query:%"],
+            [f"%:answer:{kind}:%"],
         )
         return {key for (key,) in cursor.fetchall()}
 
@@ -116,3 +120,43 @@ def test_any_question_text_makes_a_key_lone_surrogates_included(database):
 
     first, second, again = run_as_tenant(SEATTLE.id, three_questions)
     assert (first, second, again) == (["first"], ["second"], ["first"])
+
+
+def test_an_answer_pickled_by_an_older_release_is_a_miss_not_a_failure(database, monkeypatch):
+    """Answers are pickled; when the class of a cached answer has moved and nobody
+    raised ANSWER_FORMAT, reading it is a miss, answered and cached again, not an
+    internal error for every caller until the entry expires."""
+    moved = types.ModuleType("zava_moved_away")
+
+    @dataclass
+    class OldAnswer:
+        rows: list
+
+    OldAnswer.__module__, OldAnswer.__qualname__ = "zava_moved_away", "OldAnswer"
+    moved.OldAnswer = OldAnswer
+    monkeypatch.setitem(sys.modules, "zava_moved_away", moved)
+
+    def ask(produce):
+        return run_as_tenant(SEATTLE.id, lambda: lookup("probe", "moved?", produce))
+
+    assert ask(lambda: OldAnswer([1])) == (OldAnswer([1]), False)
+    monkeypatch.delitem(sys.modules, "zava_moved_away")  # the new release has no such module
+
+    assert ask(lambda: ["fresh"]) == (["fresh"], False)
+    assert ask(lambda: ["not produced"]) == (["fresh"], True)
+
+
+def test_an_answer_cached_under_another_format_is_not_read(database):
+    """Same question, same scope, but cached by a release with another ANSWER_FORMAT
+    (a rolling deploy): this release answers afresh instead of unpickling it."""
+
+    def ask(produce):
+        return run_as_tenant(SEATTLE.id, lambda: lookup("probe", "format?", produce))
+
+    assert ask(lambda: ["first"]) == (["first"], False)
+    (key,) = _answer_keys("probe")
+    _, version, name = key.split(":", 2)
+    assert int(version) == ANSWER_FORMAT
+    cache.delete(name, version=ANSWER_FORMAT)
+    cache.set(name, ["an older release's"], 300, version=ANSWER_FORMAT - 1)
+    assert ask(lambda: ["fresh"]) == (["fresh"], False)
