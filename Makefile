@@ -43,13 +43,15 @@ test: install test-deps
 test-deps:
 	scripts/test-deps
 
-## lint: ruff (style, bugs, security smells), then mypy with django-stubs (typecheck)
+## lint: ruff (style, bugs, security smells), the layers contract (lint-imports, in
+## pyproject.toml), then mypy with django-stubs (typecheck)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(MAKE) --no-print-directory typecheck
 
-## typecheck: mypy with django-stubs over zava/, retail/ and mcp_tools/ (pyproject.toml).
+## typecheck: mypy with django-stubs over the project's packages (pyproject.toml).
 ## The stubs' plugin imports the settings; a DATABASE_URL (never connected to) keeps
 ## it from starting the embedded PostgreSQL.
 typecheck: install

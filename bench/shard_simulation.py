@@ -170,7 +170,7 @@ class ShardMap:
 def _pg_tool(name: str, *args: str, **options) -> str:
     """Run one of the wheel's PostgreSQL programs; its output, or BenchError with its
     error output."""
-    from zava.database_backup import pg_tool
+    from infrastructure.database_backup import pg_tool
 
     done = subprocess.run(
         [str(pg_tool(name)), *args], capture_output=True, text=True, check=False, **options
@@ -228,7 +228,7 @@ class ShardServer:
 @contextlib.contextmanager
 def shard_servers(count: int) -> Iterator[list[ShardServer]]:
     """``count`` running servers, stopped and deleted afterwards (also on error)."""
-    from zava.database_bootstrap import EMBEDDED_SERVER_SETTINGS
+    from infrastructure.database_bootstrap import EMBEDDED_SERVER_SETTINGS
 
     # Not under a private temporary root: as root, the servers run as another user,
     # who must traverse the parent directories.
@@ -258,13 +258,13 @@ class Source:
     def connect(self):
         import psycopg
 
-        from zava.database_backup import conninfo
+        from infrastructure.database_backup import conninfo
 
         return psycopg.connect(conninfo(self.database), autocommit=True)
 
     def schema(self, section: str) -> str:
         """The retail schema's DDL of one pg_dump section, without policies or grants."""
-        from zava.database_backup import libpq_environment
+        from infrastructure.database_backup import libpq_environment
 
         return _pg_tool(
             "pg_dump",

@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from infrastructure.credentials import TOKEN_PREFIX, bearer_credential
 from mcp_tools.jsonrpc import SERVER_ERROR, error_response
 from mcp_tools.protected_resource import SCOPE, challenge, resource_url
 from retail.services.oauth_access import OAuthCredential, oauth_authenticate
 from retail.services.tokens import Credential, token_authenticate
-from zava.credentials import TOKEN_PREFIX, bearer_credential
 
 UNAUTHORIZED = "Unauthorized: send a valid bearer token (see WWW-Authenticate)."
 

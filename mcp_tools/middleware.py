@@ -19,6 +19,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from mcp import types
 
+from infrastructure.observability.middleware import client_request_id_of
 from mcp_tools import rate_limit
 from mcp_tools.auth import authenticate, origin_allowed, rate_limit_key, unauthorized
 from mcp_tools.caller import Caller
@@ -27,7 +28,6 @@ from mcp_tools.protected_resource import insufficient_scope
 from mcp_tools.request_audit import record_rejected
 from retail.services.oauth_access import InsufficientScope
 from retail.tenancy import DatabaseDown, retry_on_connection_loss
-from zava.observability.middleware import client_request_id_of
 
 logger = logging.getLogger("zava.mcp")
 

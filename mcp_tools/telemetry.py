@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from infrastructure.observability import metrics
+from infrastructure.observability.logs import sql_digest
 from mcp_tools.caller import Caller
 from mcp_tools.sql_guard import QueryRejected
 from retail.errors import ErrorCode
-from zava.observability import metrics
-from zava.observability.logs import sql_digest
 
 if TYPE_CHECKING:
     from mcp_tools.pipeline import CallOutcome

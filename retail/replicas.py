@@ -37,6 +37,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 
+from infrastructure.observability import metrics
 from retail.signing_keys import CURRENT_KEY_SQL
 
 logger = logging.getLogger(__name__)
@@ -268,3 +269,13 @@ class ReplicaRouter:
 
     def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
         return False if db in settings.ZAVA_REPLICA_ALIASES else None
+
+
+def refresh_replica_gauges() -> None:
+    """Each read replica's state and lag, from this process's monitor, into /metrics."""
+    for state in replica_states():
+        for name in REPLICA_STATES:
+            metrics.REPLICA_STATE.labels(alias=state.alias, state=name).set(
+                int(state.state == name)
+            )
+        metrics.REPLICA_LAG.labels(alias=state.alias).set(lag_for_metrics(state))

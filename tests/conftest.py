@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -222,6 +222,11 @@ def gunicorn_server(log: Path, environment: dict[str, str]) -> Iterator[LiveServ
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def private_server(log: Path, **env: str) -> AbstractContextManager[LiveServer]:
+    """gunicorn on the test database with ``env`` on top of the test environment."""
+    return gunicorn_server(log, server_environment(ZAVA_LOG_FORMAT="json", **env))
 
 
 @pytest.fixture(scope="session")

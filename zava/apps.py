@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.core.signals import request_finished
+
+from infrastructure.observability import metrics
 
 
 class ZavaConfig(AppConfig):
@@ -11,10 +14,6 @@ class ZavaConfig(AppConfig):
 
     def ready(self) -> None:
         """Connect the project's signal receivers (once per process, whatever serves it)."""
-        from django.core.signals import request_finished
-
-        from zava.observability import metrics
-
         request_finished.connect(
             metrics.refresh_pool_gauges_after_request, dispatch_uid="zava-pool-gauges"
         )

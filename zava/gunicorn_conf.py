@@ -3,7 +3,7 @@
 import multiprocessing
 import os
 
-from zava.observability import gunicorn_hooks
+from infrastructure.observability import gunicorn_hooks
 
 # Keep-alive connections stay with the worker that accepted them, and a worker runs one
 # Python thread at a time: more processes with fewer threads spread concurrent
@@ -22,7 +22,7 @@ if os.path.isdir(SHARED_MEMORY):
     worker_tmp_dir = SHARED_MEMORY
 
 # Prometheus multiprocess mode: a fresh metrics directory per server, dead workers'
-# gauges dropped (see zava/observability/gunicorn_hooks.py).
+# gauges dropped (see infrastructure/observability/gunicorn_hooks.py).
 on_starting = gunicorn_hooks.on_starting
 child_exit = gunicorn_hooks.child_exit
 on_exit = gunicorn_hooks.on_exit

@@ -73,7 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Outermost: a request id and one log line per request, whatever answers it.
-    "zava.observability.middleware.RequestLogMiddleware",
+    "infrastructure.observability.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's CSS and JS from gunicorn itself (no web server in front needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -84,7 +84,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The same refusal to be framed, as CSP frame-ancestors (what browsers follow first).
-    "zava.frame_ancestors.FrameAncestorsMiddleware",
+    "infrastructure.frame_ancestors.FrameAncestorsMiddleware",
     # Authenticates /mcp requests; every answer of /mcp is JSON, errors included.
     "mcp_tools.middleware.McpAuthMiddleware",
 ]
@@ -130,7 +130,7 @@ _pool = {
 _db_options = {"pool": _pool} if env.bool("ZAVA_DB_POOL", default=True) else {}
 
 if ZAVA_EMBEDDED_DB:
-    from zava.embedded_postgres import ensure_embedded_server
+    from infrastructure.embedded_postgres import ensure_embedded_server
 
     _server = ensure_embedded_server(
         Path(env.str("ZAVA_PGDATA", default=str(VAR_DIR / "pgdata"))),
@@ -154,8 +154,8 @@ _default_db.update(
     {
         # Parallel test runs on one server each need their own test database.
         "TEST": {"NAME": env.str("ZAVA_TEST_DB_NAME", default="") or None},
-        # Django's backend with a pool check that needs no round trip (zava/postgresql).
-        "ENGINE": "zava.postgresql",
+        # Django's backend with a pool check that needs no round trip (infrastructure/postgresql).
+        "ENGINE": "infrastructure.postgresql",
         "CONN_MAX_AGE": 0,  # the pool keeps connections; Django must not as well
         "CONN_HEALTH_CHECKS": False,  # the pool checks them instead
         # Outside a transaction Django's server-side cursors (QuerySet.iterator(), the
@@ -307,12 +307,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_context": {"()": "zava.observability.logs.RequestContextFilter"},
-        "redact_secrets": {"()": "zava.observability.logs.RedactSecretsFilter"},
+        "request_context": {"()": "infrastructure.observability.logs.RequestContextFilter"},
+        "redact_secrets": {"()": "infrastructure.observability.logs.RedactSecretsFilter"},
     },
     "formatters": {
-        "json": {"()": "zava.observability.logs.JsonFormatter"},
-        "text": {"()": "zava.observability.logs.TextFormatter"},
+        "json": {"()": "infrastructure.observability.logs.JsonFormatter"},
+        "text": {"()": "infrastructure.observability.logs.TextFormatter"},
     },
     "handlers": {
         "console": {
@@ -334,7 +334,7 @@ LOGGING = {
 ZAVA_RELEASE = env.str("ZAVA_RELEASE", default="") or None
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
-    from zava.observability.sentry import git_commit, init_sentry
+    from infrastructure.observability.sentry import git_commit, init_sentry
 
     init_sentry(
         dsn=SENTRY_DSN,

@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 from oauth2_provider.views import OAuthServerMetadataView
 
+from infrastructure.observability.metrics import metrics_view
 from mcp_tools.endpoint import McpEndpointView
 from mcp_tools.protected_resource import McpResourceMetadataView
 from zava import health
-from zava.observability.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),

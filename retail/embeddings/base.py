@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from infrastructure.observability.embedding_metrics import instrumented
 from retail.errors import ServiceUnavailable
 
 #: Smallest norm divided by when normalising, as sentence-transformers does,
@@ -47,9 +48,7 @@ class EmbeddingProvider(ABC):
         """Measure every provider's ``embed`` (calls, texts, latency) for /metrics."""
         super().__init_subclass__(**kwargs)
         if "embed" in cls.__dict__ and not getattr(cls.embed, "__isabstractmethod__", False):
-            from zava.observability.embedding_metrics import instrumented
-
-            cls.embed = instrumented(cls.embed)
+            setattr(cls, "embed", instrumented(cls.embed))  # noqa: B010 - a method, replaced
 
     @abstractmethod
     def embed(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:

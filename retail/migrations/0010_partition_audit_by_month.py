@@ -12,15 +12,46 @@ role, as before (no grants: the tenant role cannot read it or any partition). Mo
 partitions cover the oldest row's month to two months ahead, plus a DEFAULT partition
 so an insert never fails; ``prune_audit`` keeps creating months ahead. Reversible: the
 reverse rebuilds the plain table with primary key ``(id)`` and copies the rows back.
+
+The partition helpers are this migration's own, frozen as they were: a migration must
+build the same schema whatever the services' code says today.
 """
+
+from datetime import UTC, datetime, timedelta
 
 from django.db import migrations
 from django.utils import timezone
 
-from retail.services.audit_retention import DEFAULT_PARTITION, create_partitions, months_ahead
-
 TABLE = "audit_tool_calls"
 OLD = "audit_tool_calls_rebuilt_from"
+DEFAULT_PARTITION = "audit_tool_calls_default"
+MONTHS_AHEAD = 2
+
+
+def _month_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(month: datetime) -> datetime:
+    return (month + timedelta(days=32)).replace(day=1)
+
+
+def _create_monthly_partitions(cursor, first: datetime, now: datetime) -> None:
+    """One partition per month from ``first``'s to ``MONTHS_AHEAD`` after ``now``'s.
+
+    The table is new and empty here, so no row waits in the default partition.
+    """
+    last = _month_start(now)
+    for _ in range(MONTHS_AHEAD):
+        last = _next_month(last)
+    month = _month_start(first)
+    while month <= last:
+        following = _next_month(month)
+        cursor.execute(
+            f"CREATE TABLE {TABLE}_{month:%Y_%m} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)",
+            [month.isoformat(), following.isoformat()],
+        )
+        month = following
 
 
 def _rebuild(schema_editor, *, partitioned: bool) -> None:
@@ -62,7 +93,7 @@ def _rebuild(schema_editor, *, partitioned: bool) -> None:
             )
             cursor.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF {TABLE} DEFAULT")
             now = timezone.now()
-            create_partitions(oldest or now, months_ahead(now), using=connection.alias)
+            _create_monthly_partitions(cursor, oldest or now, now)
         else:
             cursor.execute(f"CREATE TABLE {TABLE} {like}")
             cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_pkey PRIMARY KEY (id)")

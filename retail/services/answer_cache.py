@@ -18,8 +18,8 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
+from infrastructure.observability import metrics
 from retail.tenancy import require_context, tenant_cursor
-from zava.observability import metrics
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

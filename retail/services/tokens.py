@@ -17,9 +17,9 @@ from django.db import connection, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from infrastructure.credentials import TOKEN_PREFIX, is_token_shaped
 from retail.errors import InvalidInput
 from retail.models import AccessToken, Manager
-from zava.credentials import TOKEN_PREFIX, is_token_shaped
 
 DISPLAY_PREFIX_LENGTH = 12
 # Writing last_used_at on every call would turn each read into a write.

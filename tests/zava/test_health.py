@@ -17,8 +17,7 @@ from django.test import Client, override_settings
 
 from retail import readiness as probes
 from retail.embeddings import clear_provider_cache
-from tests.conftest import uncommitted
-from tests.zava.conftest import private_server
+from tests.conftest import private_server, uncommitted
 from zava import health
 
 CHECKS = {"database", "tenant_database", "migrations", "row_level_security", "embeddings"}

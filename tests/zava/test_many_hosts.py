@@ -20,11 +20,10 @@ import redis
 from mcp_tools.rate_limit import WINDOW_SECONDS
 from retail.models import Manager
 from retail.services.tokens import token_issue
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, private_server
 from tests.identities import SEATTLE, store_ids
+from tests.infrastructure.test_observability import METRICS_TOKEN, _sample, _scrape
 from tests.mcp_client import post, rpc, text_json
-from tests.zava.conftest import private_server
-from tests.zava.test_observability import METRICS_TOKEN, _sample, _scrape
 
 pytestmark = pytest.mark.redis
 

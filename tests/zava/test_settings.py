@@ -89,13 +89,13 @@ _ENV_READERS = {
     "getenv",
 }
 #: Read, but set by the code itself for its own child processes, not by people.
-_INTERNAL = {"ZAVA_PROMETHEUS_DIR_OWNED"}  # zava/observability/gunicorn_hooks.py
+_INTERNAL = {"ZAVA_PROMETHEUS_DIR_OWNED"}  # infrastructure/observability/gunicorn_hooks.py
 
 
 def _variables_the_code_reads() -> set[str]:
     """Names passed to ``env.<cast>(…)``, ``os.environ.get(…)`` or ``os.getenv(…)``."""
     names: set[str] = set()
-    for package in ("zava", "retail", "mcp_tools", "oauth_server"):
+    for package in ("zava", "infrastructure", "retail", "mcp_tools", "oauth_server"):
         for path in (settings.BASE_DIR / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from zava.database_backup import BackupError, dump
+from infrastructure.database_backup import BackupError, dump
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from psycopg.conninfo import conninfo_to_dict
 
-from zava.database_bootstrap import bootstrap_cluster
+from infrastructure.database_bootstrap import bootstrap_cluster
 
 
 class Command(BaseCommand):

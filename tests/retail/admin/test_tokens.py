@@ -10,10 +10,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.urls import reverse
 
+from infrastructure.credentials import is_token_shaped
 from retail.models import AccessToken, Manager
 from retail.services.tokens import token_authenticate, token_digest, token_issue
 from tests.identities import SEATTLE
-from zava.credentials import is_token_shaped
 
 ADD_URL = reverse("admin:retail_accesstoken_add")
 RAW_TOKEN = re.compile(r"zava_[A-Za-z0-9_-]{43}")

@@ -7,10 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from infrastructure.credentials import is_token_shaped
 from retail.models import AccessToken
 from retail.services.tokens import token_authenticate
 from tests.identities import PUGET_SOUND, SEATTLE
-from zava.credentials import is_token_shaped
 
 SEATTLE_ID = str(SEATTLE.id)
 

@@ -31,11 +31,11 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from infrastructure import embedded_postgres
 from retail.tenancy import resilience
 from tests.conftest import gunicorn_server, terminate_backend
 from tests.identities import SEATTLE
 from tests.mcp_client import fenced
-from zava import embedded_postgres
 
 CALL = {
     "jsonrpc": "2.0",

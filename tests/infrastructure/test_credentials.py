@@ -7,7 +7,7 @@ import secrets
 import pytest
 from django.test import RequestFactory
 
-from zava.credentials import TOKEN_PATTERN, bearer_credential, is_token_shaped
+from infrastructure.credentials import TOKEN_PATTERN, bearer_credential, is_token_shaped
 
 TOKEN = "zava_" + secrets.token_urlsafe(32)
 

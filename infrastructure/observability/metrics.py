@@ -20,7 +20,7 @@ import hmac
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -37,8 +37,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from retail.replicas import REPLICA_STATES, lag_for_metrics, replica_states
-from zava.credentials import bearer_credential
+from infrastructure.credentials import bearer_credential
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -105,7 +104,8 @@ POOL_GAUGES = {
     key: Gauge(f"zava_db_pool_{key}", doc, ["alias"], multiprocess_mode="livesum")
     for key, doc in POOL_STATS.items()
 }
-# Read replicas as the scraped worker's monitor last saw them (retail/replicas.py).
+# Read replicas as the scraped worker's monitor last saw them: retail.replicas sets
+# them from a scrape refresher it registers at start-up.
 REPLICA_STATE = Gauge(
     "zava_db_replica_state",
     "1 for each read replica's current state (streaming: it serves tenant reads).",
@@ -161,18 +161,24 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
-def refresh_replica_gauges() -> None:
-    """Each read replica's state and lag, from this process's replica monitor."""
-    for state in replica_states():
-        for name in REPLICA_STATES:
-            REPLICA_STATE.labels(alias=state.alias, state=name).set(int(state.state == name))
-        REPLICA_LAG.labels(alias=state.alias).set(lag_for_metrics(state))
+_scrape_refreshers: list[Callable[[], None]] = []
+
+
+def refresh_before_scrape(refresher: Callable[[], None]) -> None:
+    """Have ``refresher`` bring its gauges up to date before every scrape.
+
+    The layers above register theirs from ``AppConfig.ready()`` (the replica gauges,
+    for one), so this module never imports them. Registering twice counts once.
+    """
+    if refresher not in _scrape_refreshers:
+        _scrape_refreshers.append(refresher)
 
 
 def exposition() -> bytes:
     """All metrics in Prometheus text format, summed over workers when there are several."""
     refresh_pool_gauges()
-    refresh_replica_gauges()
+    for refresher in _scrape_refreshers:
+        refresher()
     if multiprocess_mode():
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -21,17 +21,17 @@ from pglast.parser import fingerprint
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.identities import SEATTLE
-from tests.mcp_client import post
-from tests.zava.conftest import private_server
-from zava.observability import gunicorn_hooks, metrics
-from zava.observability.logs import (
+from infrastructure.observability import gunicorn_hooks, metrics
+from infrastructure.observability.logs import (
     JsonFormatter,
     RedactSecretsFilter,
     RequestContextFilter,
     TextFormatter,
     request_id_var,
 )
+from tests.conftest import private_server
+from tests.identities import SEATTLE
+from tests.mcp_client import post
 
 SEATTLE_ID = str(SEATTLE.id)  # as logs write it
 FAKE_TOKEN = "zava_" + "A" * 20 + "-" + "b" * 22  # token-shaped, 43 characters after zava_
@@ -417,8 +417,11 @@ def test_metrics_add_up_across_gunicorn_workers(metrics_server, tokens):
 
 
 def test_the_gunicorn_hooks_start_clean_and_forget_dead_workers(tmp_path, monkeypatch):
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    monkeypatch.delenv("ZAVA_PROMETHEUS_DIR_OWNED", raising=False)
+    # The hooks write both variables into os.environ. delenv alone records nothing to
+    # undo for a variable that is not set, so it would leak into later tests' servers.
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "ZAVA_PROMETHEUS_DIR_OWNED"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     dead = tmp_path / "999999999"
     dead.mkdir()
     (dead / "counter_1.db").write_bytes(b"old")

@@ -19,7 +19,7 @@ def instrumented(embed: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(embed)
     def measured(self: Any, texts: Sequence[str], *args: Any, **kwargs: Any) -> Any:
-        from zava.observability import metrics  # prometheus-client only once used
+        from infrastructure.observability import metrics  # prometheus-client only once used
 
         provider = str(getattr(self, "name", type(self).__name__))
         started = time.perf_counter()

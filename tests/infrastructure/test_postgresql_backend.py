@@ -8,8 +8,8 @@ import psycopg
 import pytest
 from django.db import connection
 
+from infrastructure.postgresql.base import check_idle_connection
 from tests.conftest import terminate_backend
-from zava.postgresql.base import check_idle_connection
 
 
 def _backend_pid() -> int:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from zava.observability.logs import redact
+from infrastructure.observability.logs import redact
 
 FILTERED = "[Filtered]"
 SQL_REMOVED = "[SQL removed]"

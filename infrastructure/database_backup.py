@@ -8,7 +8,7 @@ row-level security policies, grants, functions, the tenant-identity HMAC keys
 
 What a database dump cannot hold is cluster-wide: the roles, the ``vector`` extension
 (created by a superuser), the ACLs ``bootstrap_cluster`` sets on ``pg_catalog``
-functions, and the database's own ACL. :mod:`zava.database_bootstrap` creates the
+functions, and the database's own ACL. :mod:`infrastructure.database_bootstrap` creates the
 first three (the embedded server on its first start, ``manage.py bootstrap_database``
 on an external one) and :func:`restore` skips them in the archive and re-applies the
 last. Roles are not copied from the old cluster: their definitions live in code, and

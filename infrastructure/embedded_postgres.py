@@ -4,7 +4,7 @@
 :func:`ensure_embedded_server` so that ``manage.py``, the web server and the test
 suite all find one running server in ``var/pgdata`` without a manual step. The
 first start also bootstraps the cluster (roles, database, extension) through
-:mod:`zava.database_bootstrap`; a marker file makes later starts skip that work.
+:mod:`infrastructure.database_bootstrap`; a marker file makes later starts skip that work.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def ensure_embedded_server(pgdata: Path, *, database: str, roles: dict[str, str]
             start(pgdata)
         marker = pgdata / BOOTSTRAP_MARKER
         if not marker.exists():
-            from zava.database_bootstrap import bootstrap_cluster
+            from infrastructure.database_bootstrap import bootstrap_cluster
 
             logger.info("Bootstrapping roles and database %r", database)
             bootstrap_cluster(

@@ -21,12 +21,12 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from infrastructure import embedded_postgres
+from infrastructure.embedded_postgres import EmbeddedServer
 from retail.services.seeding import MANAGERS, STORES, ManagerKind
 from tests.conftest import gunicorn_server, server_environment
 from tests.identities import SEATTLE
 from tests.mcp_client import call_tool, rows, tool_json
-from zava import embedded_postgres
-from zava.embedded_postgres import EmbeddedServer
 
 STORES_SEEN = (
     "SELECT DISTINCT s.store_name FROM retail.orders o "

@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from zava.credentials import TOKEN_PATTERN
-from zava.observability import metrics
-from zava.observability.logs import request_id_var
+from infrastructure.credentials import TOKEN_PATTERN
+from infrastructure.observability import metrics
+from infrastructure.observability.logs import request_id_var
 
 logger = logging.getLogger("zava.http")
 

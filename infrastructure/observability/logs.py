@@ -21,10 +21,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from zava.credentials import TOKEN_PATTERN
+from infrastructure.credentials import TOKEN_PATTERN
 
 # Any credential after "Bearer" (the metrics secret has no fixed shape); Zava access
-# tokens are found anywhere by zava.credentials.TOKEN_PATTERN.
+# tokens are found anywhere by infrastructure.credentials.TOKEN_PATTERN.
 BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 REDACTED_TOKEN = "zava_[REDACTED]"  # noqa: S105 - the replacement, not a secret
 

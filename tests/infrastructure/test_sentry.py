@@ -13,7 +13,7 @@ import sentry_sdk
 from django.conf import settings
 from django.db import connections
 
-from zava.observability.sentry import (
+from infrastructure.observability.sentry import (
     before_breadcrumb,
     before_send,
     before_send_transaction,
@@ -151,7 +151,7 @@ SCRIPT = textwrap.dedent(
     import sentry_sdk
     from sentry_sdk.transport import Transport
     from django.db import connection
-    from zava.observability.sentry import sentry_options
+    from infrastructure.observability.sentry import sentry_options
 
     captured = []
 
