@@ -32,7 +32,7 @@ from mcp import types
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 
 from mcp_tools import dispatch
-from mcp_tools.caller import Caller
+from mcp_tools.caller import authenticated
 from mcp_tools.jsonrpc import JSON, error_response, respond
 from mcp_tools.protected_resource import public_origin
 
@@ -125,7 +125,7 @@ class McpEndpointView(View):
             return error_response(
                 None, types.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.", status=400
             )
-        caller: Caller = request.zava_caller  # type: ignore[attr-defined]  # the middleware's
+        caller = authenticated(request).zava_caller
         origin = public_origin(request)
         if message.get("method") == "initialize":  # the version is negotiated in the body
             reply = dispatch.answer(message, caller, origin)

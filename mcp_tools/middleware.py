@@ -22,7 +22,7 @@ from mcp import types
 from infrastructure.observability.middleware import client_request_id_of
 from mcp_tools import rate_limit
 from mcp_tools.auth import authenticate, origin_allowed, rate_limit_key, unauthorized
-from mcp_tools.caller import Caller
+from mcp_tools.caller import Caller, authenticated
 from mcp_tools.jsonrpc import SERVER_ERROR, database_down_reply, error_response, respond
 from mcp_tools.protected_resource import insufficient_scope
 from mcp_tools.request_audit import record_rejected
@@ -67,7 +67,7 @@ class McpAuthMiddleware:
             request_id=request_id,
             client_request_id=client_request_id,
         )
-        request.zava_caller = caller  # type: ignore[attr-defined]
+        authenticated(request).zava_caller = caller
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response

@@ -16,6 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 from django.http import HttpRequest, HttpResponse
 
@@ -46,14 +47,30 @@ def client_request_id_of(request: HttpRequest) -> str:
     return given if REQUEST_ID.match(given) and not TOKEN_PATTERN.search(given) else ""
 
 
+class IdentifiedRequest(HttpRequest):
+    """A request once :class:`RequestLogMiddleware` has given it its ids.
+
+    Only a type: the object is Django's own request, as ``request.user`` is an
+    attribute that Django's middleware adds to it.
+    """
+
+    zava_request_id: str
+    zava_client_request_id: str
+
+
+def identified(request: HttpRequest) -> IdentifiedRequest:
+    """``request`` as the type that names the attributes the middleware sets on it."""
+    return cast(IdentifiedRequest, request)
+
+
 class RequestLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id, client_request_id = uuid.uuid4().hex, client_request_id_of(request)
-        request.zava_request_id = request_id
-        request.zava_client_request_id = client_request_id
+        identified(request).zava_request_id = request_id
+        identified(request).zava_client_request_id = client_request_id
         reset = request_id_var.set(request_id)
         started = time.perf_counter()
         response: HttpResponse | None = None

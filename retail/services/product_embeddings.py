@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -162,6 +162,6 @@ def _embed_in_batches(
     return vectors
 
 
-def vector_literal(vector: Sequence[float]) -> str:
-    """pgvector's text form of a vector, with float32 precision."""
+def vector_literal(vector: Iterable[float]) -> str:
+    """pgvector's text form of a vector (a NumPy row or any floats), float32 precision."""
     return "[" + ",".join(f"{value:.7g}" for value in vector) + "]"

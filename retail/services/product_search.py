@@ -14,6 +14,7 @@ from retail.embeddings import EmbeddingProvider, get_provider
 from retail.errors import InvalidInput, ServiceUnavailable
 from retail.services.product_embeddings import stored_embeddings_match, vector_literal
 from retail.tenancy import QueryResult, tenant_cursor, to_json_value
+from retail.tenancy.queries import JsonValue
 
 MAX_ROWS_CAP = 100
 MAX_QUERY_CHARS = 1_000
@@ -84,8 +85,15 @@ def search_products(
     )
     columns = [*result.columns, "sp"]
     distance = result.columns.index("similarity_distance")
-    rows = [[*row, round((1 - row[distance]) * 100, 1)] for row in result.rows]
+    rows = [[*row, _similarity_percent(row[distance])] for row in result.rows]
     return QueryResult(columns, rows)
+
+
+def _similarity_percent(distance: JsonValue) -> float:
+    """Cosine distance as the percentage the tool reports (100: the same direction)."""
+    if not isinstance(distance, int | float):
+        raise TypeError(f"a cosine distance is a number, not {type(distance).__name__}")
+    return round((1 - distance) * 100, 1)
 
 
 def _query_vector(provider: EmbeddingProvider, text: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -29,7 +30,8 @@ MAX_LABEL = 32
 def sales_trend_chart(report: SalesTrendReport) -> bytes:
     """Revenue and gross margin per bucket of the trend."""
     figure, axes = _canvas()
-    days = [point.start for point in report.points]
+    # datetime64: what matplotlib's date axis takes and its type hints name.
+    days = np.array([point.start for point in report.points], dtype="datetime64[D]")
     axes.plot(days, [p.revenue for p in report.points], color=CURRENT, label="Revenue")
     axes.plot(days, [p.gross_margin for p in report.points], color=ACCENT, label="Gross margin")
     if len(days) <= 60:
@@ -71,12 +73,12 @@ def top_products_chart(report: TopProductsReport) -> bytes:
     """The ranked products, best at the top."""
     figure, axes = _canvas()
     products = list(reversed(report.products))
-    values = {
+    values: dict[str, list[float]] = {
         "revenue": [p.revenue for p in products],
         "units": [p.units for p in products],
         "margin": [p.gross_margin for p in products],
-    }[report.by]
-    axes.barh([_short(p.product_name) for p in products], values, color=CURRENT)
+    }
+    axes.barh([_short(p.product_name) for p in products], values[report.by], color=CURRENT)
     scope = f" in {report.category}" if report.category else ""
     axes.set_title(f"Top products{scope} by {report.by}, {report.period.label}")
     return _png(figure, axes, money_axis=None if report.by == "units" else "x")
