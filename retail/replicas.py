@@ -250,8 +250,18 @@ def replica_states() -> list[ReplicaState]:
     return [states[alias] for alias in settings.ZAVA_REPLICA_ALIASES]
 
 
-def lag_for_metrics(state: ReplicaState) -> float:
-    return state.lag_seconds if state.lag_seconds is not None else math.nan
+def refresh_replica_gauges() -> None:
+    """Each read replica's state and lag (NaN: unknown), from this process's monitor.
+
+    Registered with /metrics by ``RetailConfig.ready()``; runs before every scrape.
+    """
+    for state in replica_states():
+        for name in REPLICA_STATES:
+            metrics.REPLICA_STATE.labels(alias=state.alias, state=name).set(
+                int(state.state == name)
+            )
+        lag = state.lag_seconds if state.lag_seconds is not None else math.nan
+        metrics.REPLICA_LAG.labels(alias=state.alias).set(lag)
 
 
 class ReplicaRouter:
@@ -269,13 +279,3 @@ class ReplicaRouter:
 
     def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
         return False if db in settings.ZAVA_REPLICA_ALIASES else None
-
-
-def refresh_replica_gauges() -> None:
-    """Each read replica's state and lag, from this process's monitor, into /metrics."""
-    for state in replica_states():
-        for name in REPLICA_STATES:
-            metrics.REPLICA_STATE.labels(alias=state.alias, state=name).set(
-                int(state.state == name)
-            )
-        metrics.REPLICA_LAG.labels(alias=state.alias).set(lag_for_metrics(state))

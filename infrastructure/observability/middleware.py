@@ -69,8 +69,8 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id, client_request_id = uuid.uuid4().hex, client_request_id_of(request)
-        identified(request).zava_request_id = request_id
-        identified(request).zava_client_request_id = client_request_id
+        ids = identified(request)
+        ids.zava_request_id, ids.zava_client_request_id = request_id, client_request_id
         reset = request_id_var.set(request_id)
         started = time.perf_counter()
         response: HttpResponse | None = None

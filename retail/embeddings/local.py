@@ -153,6 +153,14 @@ class LocalEmbeddingProvider(EmbeddingProvider):
             # Published last: a thread that sees the session sees the tokenizer.
             self._session = session
 
+    def _loaded(self) -> tuple[Tokenizer, InferenceSession]:
+        """The tokenizer and the model, loaded on first use."""
+        self.load()
+        tokenizer, session = self._tokenizer, self._session
+        if tokenizer is None or session is None:  # load() publishes both or raises
+            raise RuntimeError("the local embedding model did not load")
+        return tokenizer, session
+
     def _load_tokenizer(self) -> Tokenizer:
         from tokenizers import Tokenizer
 
@@ -199,16 +207,16 @@ class LocalEmbeddingProvider(EmbeddingProvider):
         size = check_batch_size(batch_size, self.default_batch_size)
         if not items:
             return empty_matrix(self.dimensions)
-        self.load()
+        tokenizer, session = self._loaded()
         out = np.empty((len(items), self.dimensions), dtype=np.float32)
         for start in range(0, len(items), _SORT_WINDOW):
             window = items[start : start + _SORT_WINDOW]
-            encodings = self._tokenizer.encode_batch(window)
+            encodings = tokenizer.encode_batch(window)
             ids = [encoding.ids for encoding in encodings]
             # Stable sort by token count: deterministic order, minimal padding.
             order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
             for chosen in self._batches(order, ids, size):
-                vectors = self._run([ids[i] for i in chosen])
+                vectors = self._run(session, [ids[i] for i in chosen])
                 out[[start + i for i in chosen]] = vectors
         return out
 
@@ -229,7 +237,7 @@ class LocalEmbeddingProvider(EmbeddingProvider):
             batches.append(current)
         return batches
 
-    def _run(self, batch_ids: list[list[int]]) -> np.ndarray:
+    def _run(self, session: InferenceSession, batch_ids: list[list[int]]) -> np.ndarray:
         """One model call: pad to the batch's longest text, pool, normalise."""
         width = max(len(ids) for ids in batch_ids)
         input_ids = np.zeros((len(batch_ids), width), dtype=np.int64)  # 0 is [PAD]
@@ -243,7 +251,7 @@ class LocalEmbeddingProvider(EmbeddingProvider):
             "token_type_ids": np.zeros_like(input_ids),
         }
         try:
-            (hidden,) = self._session.run(["last_hidden_state"], feeds)
+            (hidden,) = session.run(["last_hidden_state"], feeds)
         except Exception as exc:  # onnxruntime raises its own untyped failures
             logger.exception("ONNX Runtime failed on a batch of %d texts", len(batch_ids))
             raise EmbeddingError(

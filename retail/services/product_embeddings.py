@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.db import connection, transaction
 
 from retail.embeddings import EmbeddingProvider, get_provider
@@ -151,9 +152,9 @@ def _embed_in_batches(
     texts: list[str],
     batch_size: int | None,
     progress: ProgressCallback | None,
-) -> list:
+) -> list[np.ndarray]:
     size = batch_size or provider.default_batch_size
-    vectors = []
+    vectors: list[np.ndarray] = []
     for start in range(0, len(texts), size):
         batch = texts[start : start + size]
         vectors.extend(provider.embed(batch, batch_size=size))
