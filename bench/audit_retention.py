@@ -7,7 +7,7 @@ spread evenly over ``--days`` days (default 120) in a scratch database:
 1. **Insert cost** of one audit row, the request path's statement
    (``retail.services.audit``: one INSERT, asynchronous commit), into
 
-   * ``audit_tool_calls`` as the migrations made it before 0010 partitioned it (a plain
+   * ``audit_requests`` as the migrations made it before 0010 partitioned it (a plain
      table, its indexes: the scratch database is migrated back to 0009), and
    * ``audit_partitioned``: the same columns and indexes, partitioned by month on
      ``created_at``, so its primary key must become ``(id, created_at)``.
@@ -22,7 +22,7 @@ spread evenly over ``--days`` days (default 120) in a scratch database:
    * partitioned: ``DETACH PARTITION … CONCURRENTLY`` and ``DROP TABLE`` of every
      month that ended before the cut-off. Whole months only: rows between the last
      dropped month and the cut-off stay until their month goes.
-3. **The admin's audit list** (``/admin/retail/toolcall/``) at that size, with the
+3. **The admin's audit list** (``/admin/retail/auditedrequest/``) at that size, with the
    Django test client as a superuser: the page's time, and its slowest queries.
 
 The bulk load uses ``INSERT … SELECT generate_series`` with the secondary indexes
@@ -131,13 +131,13 @@ def _months(first: datetime, last: datetime) -> list[datetime]:
 def create_partitioned(conn, start: datetime, end: datetime) -> list[str]:
     """The audit's columns, indexes and foreign keys, partitioned by month (2 ahead)."""
     conn.execute(
-        f"CREATE TABLE {PARTITIONED} (LIKE audit_tool_calls INCLUDING DEFAULTS "
+        f"CREATE TABLE {PARTITIONED} (LIKE audit_requests INCLUDING DEFAULTS "
         "INCLUDING IDENTITY INCLUDING CONSTRAINTS) PARTITION BY RANGE (created_at)"
     )
     conn.execute(f"ALTER TABLE {PARTITIONED} ADD PRIMARY KEY (id, created_at)")
     for (definition,) in conn.execute(
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = 'audit_tool_calls'::regclass AND contype = 'f'"
+        "WHERE conrelid = 'audit_requests'::regclass AND contype = 'f'"
     ).fetchall():
         conn.execute(f"ALTER TABLE {PARTITIONED} ADD {definition}")
     names = []
@@ -201,7 +201,7 @@ def insert_cost(conn, inserts: int, rounds: int, manager: str) -> dict[str, floa
     argument = json.dumps({"postgresql_query": SQL_ARGUMENT})
     per_round: dict[str, list[float]] = {"plain": [], "partitioned": []}
     for _ in range(rounds):
-        for label, table in (("plain", "audit_tool_calls"), ("partitioned", PARTITIONED)):
+        for label, table in (("plain", "audit_requests"), ("partitioned", PARTITIONED)):
             statement = INSERT.format(table=table)
             began = time.perf_counter()
             for _ in range(inserts):
@@ -219,7 +219,7 @@ def prune_plain(cutoff: datetime) -> dict[str, Any]:
     result = prune_older_than(cutoff)
     began = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM audit_tool_calls")
+        cursor.execute("VACUUM audit_requests")
     return {
         "rows_deleted": result.deleted,
         "rows_counted_before": doomed,
@@ -270,7 +270,7 @@ def admin_list(repeat: int = 3) -> dict[str, Any]:
     user = User.objects.create_superuser("bench", password=None)
     client = Client()
     client.force_login(user)
-    url = reverse("admin:retail_toolcall_changelist")
+    url = reverse("admin:retail_auditedrequest_changelist")
     client.get(url)  # warm up
     times, slowest = [], []
     for _ in range(repeat):
@@ -283,7 +283,7 @@ def admin_list(repeat: int = 3) -> dict[str, Any]:
     result_count = response.context["cl"].result_count
     with connection.cursor() as cursor:
         began = time.monotonic()
-        cursor.execute("SELECT count(*) FROM audit_tool_calls")
+        cursor.execute("SELECT count(*) FROM audit_requests")
         exact = cursor.fetchone()[0]
         count_seconds = time.monotonic() - began
     return {
@@ -327,10 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         with _owner_connection(args.database) as conn:
             partitions = create_partitioned(conn, start, now)
             setup: dict[str, float] = {}
-            indexes = secondary_indexes(conn, "audit_tool_calls")
+            indexes = secondary_indexes(conn, "audit_requests")
             for name, _ in indexes:
                 conn.execute(f"DROP INDEX {name}")
-            for table in ("audit_tool_calls", PARTITIONED):
+            for table in ("audit_requests", PARTITIONED):
                 seconds = load(conn, table, args.rows, start, args.days * 86_400.0, manager)
                 began = time.monotonic()
                 for definition in index_definitions(table, indexes):
@@ -358,11 +358,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def index_definitions(table: str, indexes: list[tuple[str, str]]) -> list[str]:
     """The audit's secondary indexes, for ``table`` (on a partitioned one: every partition)."""
-    if table == "audit_tool_calls":
+    if table == "audit_requests":
         return [definition for _, definition in indexes]
     return [
         definition.replace(f"INDEX {name} ", f"INDEX {PARTITIONED}_{name} ").replace(
-            "public.audit_tool_calls ", f"public.{PARTITIONED} "
+            "public.audit_requests ", f"public.{PARTITIONED} "
         )
         for name, definition in indexes
     ]

@@ -4,7 +4,7 @@
 requests, completions) from its :class:`~mcp_tools.pipeline.CallOutcome`;
 :func:`record_refused` one whose parameters did not parse; :func:`record_rejected` one
 refused for want of a valid token. All go through the same writer,
-:func:`retail.services.audit.tool_call_record`. What a client names (a tool, a
+:func:`retail.services.audit.record_request`. What a client names (a tool, a
 resource URI, a prompt) is stored as the name only when the registry has it; anything
 else is ``(unknown)``, the raw text kept apart.
 """
@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from mcp_tools.caller import Caller
 from mcp_tools.registry import registry
 from retail.models import Outcome
-from retail.services.audit import tool_call_record
+from retail.services.audit import record_request
 
 if TYPE_CHECKING:
     from mcp_tools.pipeline import CallOutcome
@@ -72,7 +72,7 @@ def _caller_fields(caller: Caller) -> dict[str, Any]:
 def write(caller: Caller, outcome: CallOutcome) -> bool:
     """The audit row of a request the pipeline ran; False when it could not be written."""
     try:
-        tool_call_record(
+        record_request(
             **_caller_fields(caller),
             method=outcome.method,
             tool=outcome.name,
@@ -96,7 +96,7 @@ def record_refused(caller: Caller, method: str, params: Any) -> None:
     name, arguments = subject(method, params)
     spec = registry().tools.get(name) if method == "tools/call" else None
     try:
-        tool_call_record(
+        record_request(
             **_caller_fields(caller),
             method=method,
             tool=name,
@@ -122,7 +122,7 @@ def record_rejected(request: HttpRequest, request_id: str, client_request_id: st
     audited = method in AUDITED_METHODS
     name = subject(method, params)[0] if audited else "(unauthenticated)"
     try:
-        tool_call_record(
+        record_request(
             manager_id=None,
             token_id=None,
             method=method if audited else "",

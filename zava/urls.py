@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from oauth2_provider.views import OAuthServerMetadataView
 
 from infrastructure.observability.metrics import metrics_view
@@ -10,6 +11,13 @@ from mcp_tools.protected_resource import McpResourceMetadataView
 from zava import health
 
 urlpatterns = [
+    # The audit's list before migration 0014 named it for requests: old links still work.
+    path(
+        "admin/retail/toolcall/",
+        RedirectView.as_view(
+            pattern_name="admin:retail_auditedrequest_changelist", query_string=True
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("mcp", McpEndpointView.as_view(), name="mcp"),
     path("o/", include("oauth_server.urls")),

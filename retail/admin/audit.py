@@ -1,4 +1,4 @@
-"""The audit of tool calls, read-only for everyone: who, when, which tool, what came of it."""
+"""The audit of requests, read-only for everyone: who, when, which tool, what came of it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from retail.admin.base import ZavaModelAdmin
 from retail.admin.estimated_count import EstimatedCountAdminMixin
-from retail.models import ManagerKind, Store, ToolCall
+from retail.models import AuditedRequest, ManagerKind, Store
 from retail.services.audit import audited_values
 
 SUMMARY_CHARS = 90
@@ -60,8 +60,8 @@ class MethodFilter(_IndexedValueFilter):
     parameter_name = "method"
 
 
-@admin.register(ToolCall)
-class ToolCallAdmin(EstimatedCountAdminMixin, ZavaModelAdmin):
+@admin.register(AuditedRequest)
+class AuditedRequestAdmin(EstimatedCountAdminMixin, ZavaModelAdmin):
     list_display = [
         "created_at",
         "manager",
@@ -121,18 +121,18 @@ class ToolCallAdmin(EstimatedCountAdminMixin, ZavaModelAdmin):
         return False
 
     @admin.display(description="SQL or arguments")
-    def summary(self, call: ToolCall) -> str:
+    def summary(self, call: AuditedRequest) -> str:
         """A query's fingerprint first (padding cannot push the statement out of view)."""
         text = _main_argument(call.arguments)
         text = text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
         return f"[{call.query_fingerprint}] {text}" if call.query_fingerprint else text
 
     @admin.display(description="token")
-    def token_prefix(self, call: ToolCall) -> str:
+    def token_prefix(self, call: AuditedRequest) -> str:
         return f"{call.token.prefix}…" if call.token else "—"
 
     @admin.display(description="SQL or arguments")
-    def arguments_display(self, call: ToolCall) -> str:
+    def arguments_display(self, call: AuditedRequest) -> str:
         query = (call.arguments or {}).get("postgresql_query")
         if isinstance(query, str):
             return format_html('<pre class="zava-sql">{}</pre>', query)

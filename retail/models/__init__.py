@@ -1,7 +1,7 @@
 """Models of the retail domain: the reference schema and the tenancy around it."""
 
 from retail.models.access import AccessToken
-from retail.models.audit import Outcome, ToolCall
+from retail.models.audit import AuditedRequest, Outcome
 from retail.models.embeddings import ProductEmbedding
 from retail.models.managers import Manager, ManagerKind, ManagerStore
 from retail.models.retail_schema import (
@@ -17,6 +17,7 @@ from retail.models.retail_schema import (
 
 __all__ = [
     "AccessToken",
+    "AuditedRequest",
     "Category",
     "Customer",
     "Inventory",
@@ -30,5 +31,4 @@ __all__ = [
     "ProductEmbedding",
     "ProductType",
     "Store",
-    "ToolCall",
 ]

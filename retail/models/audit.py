@@ -21,12 +21,14 @@ class Outcome(models.TextChoices):
     UNAUTHORIZED = "unauthorized", "Authentication failed"
 
 
-class ToolCall(models.Model):
+class AuditedRequest(models.Model):
+    """One MCP request that asked for something, or a refused authentication."""
+
     manager = models.ForeignKey(
-        Manager, models.SET_NULL, null=True, blank=True, related_name="tool_calls"
+        Manager, models.SET_NULL, null=True, blank=True, related_name="audited_requests"
     )
     token = models.ForeignKey(
-        AccessToken, models.SET_NULL, null=True, blank=True, related_name="tool_calls"
+        AccessToken, models.SET_NULL, null=True, blank=True, related_name="audited_requests"
     )
     method = models.CharField(
         max_length=40,
@@ -91,9 +93,11 @@ class ToolCall(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        db_table = "audit_tool_calls"
+        db_table = "audit_requests"
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["manager", "-created_at"], name="tool_calls_manager_idx")]
+        indexes = [
+            models.Index(fields=["manager", "-created_at"], name="audit_requests_manager_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.tool} by {self.manager_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -38,7 +38,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _INSERT = """
 WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
-INSERT INTO audit_tool_calls
+INSERT INTO audit_requests
     (manager_id, token_id, method, tool, unverified_name, arguments, sanitised,
      query_sha256, query_fingerprint, outcome, error_code, rows, duration_ms,
      request_id, client_request_id, created_at)
@@ -54,7 +54,7 @@ class _Cleaning:
     changed: bool = False
 
 
-def tool_call_record(
+def record_request(
     *,
     manager_id: UUID | None,
     token_id: int | None,
@@ -114,9 +114,9 @@ def tool_call_record(
 # where SELECT DISTINCT would read them all.
 _DISTINCT_SQL = """
 WITH RECURSIVE seen AS (
-    SELECT min({column}) AS value FROM audit_tool_calls
+    SELECT min({column}) AS value FROM audit_requests
     UNION ALL
-    SELECT (SELECT min({column}) FROM audit_tool_calls WHERE {column} > seen.value)
+    SELECT (SELECT min({column}) FROM audit_requests WHERE {column} > seen.value)
       FROM seen WHERE seen.value IS NOT NULL
 )
 SELECT value FROM seen WHERE value IS NOT NULL

@@ -1,6 +1,6 @@
-"""Pruning the audit of tool calls past its retention period: whole months, then batches.
+"""Pruning the audit of requests past its retention period: whole months, then batches.
 
-The audit grows by one row per tool call: tens of millions a day under load. It is
+The audit grows by one row per request: tens of millions a day under load. It is
 partitioned by month on ``created_at`` (migration 0010), with a ``DEFAULT`` partition
 for rows no month holds, so an insert never fails. Pruning drops every monthly
 partition that ended before the cut-off (no per-row WAL, nothing left to ``VACUUM``),
@@ -25,12 +25,12 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from psycopg.errors import LockNotAvailable
 
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 
 DEFAULT_BATCH_SIZE = 5_000
 MONTHS_AHEAD = 2
-DEFAULT_PARTITION = "audit_tool_calls_default"
-_MONTHLY = re.compile(r"audit_tool_calls_(\d{4})_(\d{2})")
+DEFAULT_PARTITION = "audit_requests_default"
+_MONTHLY = re.compile(r"audit_requests_(\d{4})_(\d{2})")
 # Dropping a partition takes a brief exclusive lock on the audit: wait this long for it
 # (behind a long reader, say) before giving up and trying again, rather than queue the
 # request path's inserts behind it indefinitely.
@@ -59,7 +59,7 @@ def retention_cutoff(days: int, now: datetime | None = None) -> datetime:
 
 
 def _table() -> str:
-    return connections[DEFAULT_DB_ALIAS].ops.quote_name(ToolCall._meta.db_table)
+    return connections[DEFAULT_DB_ALIAS].ops.quote_name(AuditedRequest._meta.db_table)
 
 
 def month_start(moment: datetime) -> datetime:
@@ -72,14 +72,14 @@ def next_month(month: datetime) -> datetime:
 
 
 def partition_name(month: datetime) -> str:
-    return f"audit_tool_calls_{month:%Y_%m}"
+    return f"audit_requests_{month:%Y_%m}"
 
 
 def monthly_partitions(cursor: CursorWrapper) -> dict[datetime, str]:
     """The audit's monthly partitions by the month they hold."""
     cursor.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'audit_tool_calls'::regclass"
+        "WHERE i.inhparent = 'audit_requests'::regclass"
     )
     months = {}
     for (name,) in cursor.fetchall():
@@ -100,13 +100,13 @@ def create_month_partition(cursor: CursorWrapper, month: datetime) -> None:
     name = cursor.db.ops.quote_name(partition_name(month))
     bounds = [month.isoformat(), following.isoformat()]
     with transaction.atomic(using=cursor.db.alias):
-        cursor.execute(f"ALTER TABLE audit_tool_calls DETACH PARTITION {DEFAULT_PARTITION}")
+        cursor.execute(f"ALTER TABLE audit_requests DETACH PARTITION {DEFAULT_PARTITION}")
         cursor.execute(
-            f"CREATE TABLE {name} PARTITION OF audit_tool_calls FOR VALUES FROM (%s) TO (%s)",
+            f"CREATE TABLE {name} PARTITION OF audit_requests FOR VALUES FROM (%s) TO (%s)",
             bounds,
         )
         cursor.execute(
-            f"INSERT INTO audit_tool_calls SELECT * FROM {DEFAULT_PARTITION} "
+            f"INSERT INTO audit_requests SELECT * FROM {DEFAULT_PARTITION} "
             "WHERE created_at >= %s AND created_at < %s",
             bounds,
         )
@@ -114,7 +114,7 @@ def create_month_partition(cursor: CursorWrapper, month: datetime) -> None:
             f"DELETE FROM {DEFAULT_PARTITION} WHERE created_at >= %s AND created_at < %s",
             bounds,
         )
-        cursor.execute(f"ALTER TABLE audit_tool_calls ATTACH PARTITION {DEFAULT_PARTITION} DEFAULT")
+        cursor.execute(f"ALTER TABLE audit_requests ATTACH PARTITION {DEFAULT_PARTITION} DEFAULT")
 
 
 def create_partitions(first: datetime, last: datetime, using: str = DEFAULT_DB_ALIAS) -> list[str]:
@@ -172,7 +172,7 @@ def _detach_and_drop(partition: str) -> int:
         # Not CONCURRENTLY: PostgreSQL refuses it while a default partition exists. The
         # plain DETACH only changes the catalogue, under a bounded wait for its lock.
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_LOCK_TIMEOUT])
-        cursor.execute(f"ALTER TABLE audit_tool_calls DETACH PARTITION {partition}")
+        cursor.execute(f"ALTER TABLE audit_requests DETACH PARTITION {partition}")
         cursor.execute(f"SELECT count(*) FROM {partition}")
         rows: int = cursor.fetchone()[0]
         cursor.execute(f"DROP TABLE {partition}")

@@ -21,7 +21,7 @@ from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
-from retail.models import Order, OrderItem, Outcome, Store, ToolCall
+from retail.models import AuditedRequest, Order, OrderItem, Outcome, Store
 
 ZERO = Decimal("0.00")
 
@@ -198,7 +198,7 @@ def tool_call_volume(*, days: int = 14, now: datetime | None = None) -> list[Too
     first = today - timedelta(days=days - 1)
     counts: dict[date, dict[str, int]] = {first + timedelta(days=i): {} for i in range(days)}
     rows = (
-        ToolCall.objects.filter(created_at__date__gte=first, created_at__date__lte=today)
+        AuditedRequest.objects.filter(created_at__date__gte=first, created_at__date__lte=today)
         .annotate(day=TruncDate("created_at"))
         .values("day", "outcome")
         .annotate(calls=Count("id"))

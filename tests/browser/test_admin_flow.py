@@ -28,7 +28,7 @@ from django.contrib.sessions.models import Session
 from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from retail.models import Manager, Store, ToolCall
+from retail.models import AuditedRequest, Manager, Store
 from tests.mcp_client import post, rows
 
 T = TypeVar("T")
@@ -88,8 +88,8 @@ def setup(zava_server, django_db_blocker) -> Iterator[Setup]:
         tacoma=stores["Zava Retail Tacoma"],
     )
     with django_db_blocker.unblock():
-        ToolCall.objects.filter(manager__email=EMAIL).delete()
-        ToolCall.objects.filter(client_request_id__startswith="browser-flow-").delete()
+        AuditedRequest.objects.filter(manager__email=EMAIL).delete()
+        AuditedRequest.objects.filter(client_request_id__startswith="browser-flow-").delete()
         Manager.objects.filter(email=EMAIL).delete()  # its mappings and tokens go with it
         for session in Session.objects.all():
             if session.get_decoded().get("_auth_user_id") == str(user.pk):
@@ -209,7 +209,7 @@ def test_head_office_maps_stores_issues_a_token_and_revokes_it(page, setup):
     assert response.status_code == 401
 
     # The audit shows this manager's calls; the dashboard draws its charts.
-    page.goto(f"{setup.url}/admin/retail/toolcall/?q={EMAIL}")
+    page.goto(f"{setup.url}/admin/retail/auditedrequest/?q={EMAIL}")
     assert page.locator("#result_list tbody tr").count() == 2
     shot(page, "07-audit")
     page.goto(f"{setup.url}/admin/dashboard/")

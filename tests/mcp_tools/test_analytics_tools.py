@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from mcp import types
 
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 from retail.services.analytics.charts import HEIGHT, WIDTH
 from tests.identities import PUGET_SOUND, SEATTLE, store_ids
 from tests.mcp_client import tool_json
@@ -137,11 +137,11 @@ def test_an_unknown_period_explains_the_accepted_forms(session_of):
 
 
 def test_analytics_calls_are_audited(database, session_of):
-    before = ToolCall.objects.filter(tool="get_top_products").count()
+    before = AuditedRequest.objects.filter(tool="get_top_products").count()
     session_of(SEATTLE).call_tool("get_top_products", {"period": "2025", "limit": 3})
     session_of(SEATTLE).call_tool("get_top_products", {"period": "nope"})
-    calls = ToolCall.objects.filter(tool="get_top_products").order_by("-id")[:2]
-    assert ToolCall.objects.filter(tool="get_top_products").count() == before + 2
+    calls = AuditedRequest.objects.filter(tool="get_top_products").order_by("-id")[:2]
+    assert AuditedRequest.objects.filter(tool="get_top_products").count() == before + 2
     refused, answered = calls
     assert (refused.outcome, refused.error_code) == ("refused", "validation_error")
     assert (answered.outcome, answered.rows) == ("ok", 3)

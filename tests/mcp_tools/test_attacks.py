@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 from tests.conftest import LIVE_MAX_RESULT_BYTES, LIVE_MAX_ROWS
 from tests.identities import HEAD_OFFICE, SEATTLE
 from tests.mcp_client import SharedSession, tool_json
@@ -70,8 +70,8 @@ GUARD_REFUSALS = {
     "cached answers": ("SELECT cache_key, value FROM zava_cache", "disallowed_relation"),
     "cached answers, qualified": ("SELECT value FROM public.zava_cache", "disallowed_relation"),
     "rate-limit counters": ("SELECT * FROM zava_request_counters", "disallowed_relation"),
-    "audit": ("SELECT arguments FROM audit_tool_calls", "disallowed_relation"),
-    "audit partition": ("SELECT arguments FROM public.audit_tool_calls_default", "disallowed_relation"),
+    "audit": ("SELECT arguments FROM audit_requests", "disallowed_relation"),
+    "audit partition": ("SELECT arguments FROM public.audit_requests_default", "disallowed_relation"),
     "other sessions": ("SELECT query FROM pg_stat_activity", "disallowed_relation"),
     "password hashes": ("SELECT * FROM pg_authid", "disallowed_relation"),
     "settings": ("SELECT * FROM pg_settings", "disallowed_relation"),
@@ -130,9 +130,9 @@ def test_a_cartesian_runaway_is_cancelled_by_the_timeout(database, seattle):
     result = _query(seattle, sql)
     assert result.isError
     assert tool_json(result)["code"] == "timeout"
-    assert ToolCall.objects.filter(tool="execute_sales_query").latest("created_at").outcome == (
-        "timeout"
-    )
+    assert AuditedRequest.objects.filter(tool="execute_sales_query").latest(
+        "created_at"
+    ).outcome == ("timeout")
     _still_healthy(seattle)
 
 

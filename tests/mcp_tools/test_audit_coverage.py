@@ -18,7 +18,7 @@ import pytest
 from django.db import connections
 from pglast.parser import fingerprint
 
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 from tests.identities import SEATTLE
 from tests.mcp_client import JSON_HEADERS, call_tool, text_json
 
@@ -37,9 +37,9 @@ def send(url: str, method: str, params: dict, *, token: str | None) -> tuple[htt
     return response, client_id
 
 
-def the_row(client_id: str) -> ToolCall:
+def the_row(client_id: str) -> AuditedRequest:
     """The one audit row of a request: exactly one, or the test fails."""
-    (row,) = ToolCall.objects.filter(client_request_id=client_id)
+    (row,) = AuditedRequest.objects.filter(client_request_id=client_id)
     return row
 
 
@@ -120,7 +120,7 @@ def test_an_unregistered_tool_name_is_stored_as_unknown_with_the_raw_text_apart(
     row = the_row(client_id)
     assert row.tool == "(unknown)"
     assert row.unverified_name.startswith("<script>") and len(row.unverified_name) == 200
-    assert not ToolCall.objects.filter(tool__contains="<script>").exists()
+    assert not AuditedRequest.objects.filter(tool__contains="<script>").exists()
 
 
 def test_an_unknown_tool_with_a_valid_token_is_stored_as_unknown(database, url, token):
@@ -144,7 +144,7 @@ def test_the_request_id_is_the_servers_and_the_clients_is_kept_apart(database, u
     headers = {**JSON_HEADERS, "Authorization": f"Bearer {token}", "X-Request-ID": client_id}
     body = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params}
     httpx.post(url, json=body, headers=headers, timeout=30)
-    rows = ToolCall.objects.filter(client_request_id=client_id)
+    rows = AuditedRequest.objects.filter(client_request_id=client_id)
     assert len({r.request_id for r in rows}) == 2
 
 
@@ -212,7 +212,7 @@ def test_a_request_that_cannot_be_recorded_is_not_answered(database, url, token)
     """With the audit table unwritable, a tool call answers an error, never its data."""
     with connections["default"].cursor() as cursor:
         cursor.execute(
-            "ALTER TABLE audit_tool_calls ADD CONSTRAINT audit17_closed "
+            "ALTER TABLE audit_requests ADD CONSTRAINT audit17_closed "
             "CHECK (client_request_id NOT LIKE 'audit17-closed-%') NOT VALID"
         )
     try:
@@ -230,8 +230,8 @@ def test_a_request_that_cannot_be_recorded_is_not_answered(database, url, token)
         assert "result" not in answer and answer["error"]["code"] == -32603
     finally:
         with connections["default"].cursor() as cursor:
-            cursor.execute("ALTER TABLE audit_tool_calls DROP CONSTRAINT audit17_closed")
-    assert not ToolCall.objects.filter(client_request_id=client_id).exists()
+            cursor.execute("ALTER TABLE audit_requests DROP CONSTRAINT audit17_closed")
+    assert not AuditedRequest.objects.filter(client_request_id=client_id).exists()
     assert not call_tool(url, token, "get_current_utc_date").isError
 
 

@@ -16,7 +16,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 from tests.mcp_client import JSON_HEADERS
 
 FUZZ = settings(
@@ -53,7 +53,9 @@ any_character = st.characters() | st.integers(0xD800, 0xDFFF).map(chr)
 any_text = st.text(any_character, max_size=60)
 
 
-def answered_and_audited(url: str, token: str, method: str, params: dict) -> tuple[ToolCall, dict]:
+def answered_and_audited(
+    url: str, token: str, method: str, params: dict
+) -> tuple[AuditedRequest, dict]:
     """Send, check the answer is clean JSON-RPC; the request's one audit row, the answer."""
     client_id = f"fuzz17-{uuid.uuid4().hex}"
     headers = {**JSON_HEADERS, "Authorization": f"Bearer {token}", "X-Request-ID": client_id}
@@ -64,7 +66,7 @@ def answered_and_audited(url: str, token: str, method: str, params: dict) -> tup
     assert answer["id"] == 7
     assert ("result" in answer) != ("error" in answer)
     assert "Traceback" not in response.text
-    (row,) = ToolCall.objects.filter(client_request_id=client_id)
+    (row,) = AuditedRequest.objects.filter(client_request_id=client_id)
     return row, answer
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from mcp_tools.auth import UNAUTHORIZED
-from retail.models import AccessToken, Manager, ToolCall
+from retail.models import AccessToken, AuditedRequest, Manager
 from retail.services.tokens import token_issue, token_revoke
 from tests.identities import HEAD_OFFICE, SEATTLE
 from tests.mcp_client import post, rows
@@ -72,7 +72,7 @@ def test_bad_credentials_get_401_with_a_challenge_and_run_nothing(
 ):
     authorization = BAD_AUTHORIZATION[case]()
     headers = {"Authorization": authorization} if authorization else {}
-    before = ToolCall.objects.filter(outcome="ok").count()
+    before = AuditedRequest.objects.filter(outcome="ok").count()
 
     response = post(url, CALL, headers=headers)
 
@@ -85,8 +85,8 @@ def test_bad_credentials_get_401_with_a_challenge_and_run_nothing(
         "id": None,
         "error": {"code": -32000, "message": UNAUTHORIZED},
     }
-    assert ToolCall.objects.filter(outcome="ok").count() == before
-    refused = ToolCall.objects.filter(outcome="unauthorized").latest("created_at")
+    assert AuditedRequest.objects.filter(outcome="ok").count() == before
+    refused = AuditedRequest.objects.filter(outcome="unauthorized").latest("created_at")
     assert refused.tool == "execute_sales_query"
     assert refused.manager_id is None
 

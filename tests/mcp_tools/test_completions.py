@@ -16,7 +16,7 @@ from mcp.shared.exceptions import McpError
 from pydantic import AnyUrl
 
 from mcp_tools.resources import CATALOGUE_URI
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 from retail.services.seeding import STORES
 from tests.identities import BELLEVUE, HEAD_OFFICE, MANAGER_KINDS, PUGET_SOUND, SEATTLE, kind_id
 from tests.mcp_client import JSON_HEADERS, SharedSession, fenced, post, with_session
@@ -133,7 +133,7 @@ def test_every_completion_is_audited_with_the_caller_and_what_was_typed(url, tok
         url, tokens[SEATTLE.email], ref, {"name": "store", "value": "Se"}
     )
     assert answer["result"]["completion"]["values"] == ["Seattle"]
-    (row,) = ToolCall.objects.filter(client_request_id=client_id)
+    (row,) = AuditedRequest.objects.filter(client_request_id=client_id)
     assert (row.method, row.tool, row.outcome) == (
         "completion/complete",
         "weekly_store_review",
@@ -147,7 +147,7 @@ def test_every_completion_is_audited_with_the_caller_and_what_was_typed(url, tok
         url, tokens[SEATTLE.email], unknown, {"name": "store", "value": ""}
     )
     assert answer["error"]["code"] == types.INVALID_PARAMS
-    (row,) = ToolCall.objects.filter(client_request_id=client_id)
+    (row,) = AuditedRequest.objects.filter(client_request_id=client_id)
     assert (row.method, row.outcome, row.error_code) == (
         "completion/complete",
         "refused",
@@ -208,7 +208,7 @@ def test_a_lone_surrogate_anywhere_in_a_completion_is_invalid_params_and_audited
     assert field in error["message"] and "incident" not in error["message"]
     records = _log_after(zava_server.log, offset, response.headers["X-Request-ID"])
     assert not [r for r in records if r["level"] in {"ERROR", "CRITICAL"}], records
-    (row,) = ToolCall.objects.filter(client_request_id=client_id)
+    (row,) = AuditedRequest.objects.filter(client_request_id=client_id)
     assert (row.method, row.outcome, row.error_code) == (
         "completion/complete",
         "refused",
@@ -228,6 +228,6 @@ def test_a_completions_context_is_audited_with_its_argument(zava_server, tokens,
     response, client_id = _raw_completion(zava_server.mcp_url, tokens[SEATTLE.email], params)
 
     assert response.json()["result"]["completion"]["values"] == ["Hand Saws"]
-    (row,) = ToolCall.objects.filter(client_request_id=client_id)
+    (row,) = AuditedRequest.objects.filter(client_request_id=client_id)
     assert row.outcome == "ok"
     assert row.arguments == {"argument": params["argument"], "context": params["context"]}

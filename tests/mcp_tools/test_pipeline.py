@@ -12,7 +12,7 @@ from mcp_tools.answers import text_answer
 from mcp_tools.registry import registry
 from mcp_tools.sql_guard import check_query
 from retail.errors import ErrorCode
-from retail.models import Outcome, ToolCall
+from retail.models import AuditedRequest, Outcome
 from retail.tenancy import tenant_cursor
 from tests.conftest import backend_gone
 from tests.identities import SEATTLE
@@ -115,7 +115,7 @@ def test_a_call_whose_work_moves_the_identity_fails_closed_and_is_audited(
     assert refused["isError"] is True
     text = refused["content"][0]["text"]
     assert "read as the gateway role" not in text and "could not be answered safely" in text
-    row = ToolCall.objects.filter(tool=tool).latest("id")
+    row = AuditedRequest.objects.filter(tool=tool).latest("id")
     assert (row.outcome, row.error_code) == (Outcome.ERROR, ErrorCode.INTERNAL)
 
     monkeypatch.setitem(tools, tool, replace(tools[tool], handler=honest_probe))

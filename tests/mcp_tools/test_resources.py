@@ -21,7 +21,7 @@ from pydantic import AnyUrl
 
 from mcp_tools.pipeline import RESOURCE_NOT_FOUND
 from mcp_tools.resources import CHART_URI
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 from retail.services.analytics.scope import visible_stores
 from retail.services.seeding import MANAGERS, STORES
 from retail.services.stored_charts import chart_cache_key
@@ -248,7 +248,7 @@ def test_chart_reads_are_audited_under_the_template(session_of, url, tokens, dat
             headers={"X-Request-ID": client_id},
         )
         assert response.status_code == 200
-        (rows[spec.email],) = ToolCall.objects.filter(client_request_id=client_id)
+        (rows[spec.email],) = AuditedRequest.objects.filter(client_request_id=client_id)
     mine, theirs = rows[SEATTLE.email], rows[BELLEVUE.email]
     for row, spec in ((mine, SEATTLE), (theirs, BELLEVUE)):
         assert (row.method, row.tool, row.arguments) == (

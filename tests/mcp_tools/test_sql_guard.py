@@ -522,7 +522,7 @@ def test_disallowed_function_is_found_anywhere_in_the_tree(sql: str) -> None:
         pytest.param("SELECT digest FROM public.tenancy_access_tokens", id="token_table_qualified"),
         pytest.param("SELECT * FROM tenancy_managers", id="manager_table"),
         pytest.param("SELECT * FROM tenancy_manager_stores", id="manager_store_table"),
-        pytest.param("SELECT * FROM audit_tool_calls", id="audit_table"),
+        pytest.param("SELECT * FROM audit_requests", id="audit_table"),
         pytest.param("SELECT * FROM zava_private.rls_signing_key", id="signing_key"),
         pytest.param("SELECT * FROM django_session", id="django_session"),
         pytest.param("SELECT * FROM public.orders", id="allowed_name_in_public"),
@@ -548,14 +548,16 @@ def test_relation_outside_the_allow_list_is_rejected(sql: str) -> None:
 
 def test_the_probed_django_tables_are_the_models_tables() -> None:
     """The probes above name the real tables, so a rename cannot leave them probing nothing."""
-    from retail.models import AccessToken, Manager, ManagerStore, ToolCall
+    from retail.models import AccessToken, AuditedRequest, Manager, ManagerStore
 
-    tables = {model._meta.db_table for model in (AccessToken, Manager, ManagerStore, ToolCall)}
+    tables = {
+        model._meta.db_table for model in (AccessToken, Manager, ManagerStore, AuditedRequest)
+    }
     assert tables == {
         "tenancy_access_tokens",
         "tenancy_managers",
         "tenancy_manager_stores",
-        "audit_tool_calls",
+        "audit_requests",
     }
 
 

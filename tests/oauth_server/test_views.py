@@ -12,7 +12,7 @@ import httpx
 from django.test import Client, override_settings
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 from retail.request_counters import clear_counters
 from tests.identities import SEATTLE
 from tests.mcp_client import post, rows
@@ -45,7 +45,7 @@ def test_a_public_client_gets_a_token_that_sees_exactly_the_managers_store(
     assert issued["scope"] == "retail.read"
     assert issued["expires_in"] == 3600
     assert rows(zava_server.mcp_url, issued["access_token"], STORES_SQL) == [[1]]
-    latest = ToolCall.objects.filter(tool="execute_sales_query").latest("created_at")
+    latest = AuditedRequest.objects.filter(tool="execute_sales_query").latest("created_at")
     assert str(latest.manager_id) == str(seattle_person_manager_id())
     # Only a checksum is stored, never the token itself.
     assert not AccessToken.objects.filter(token=issued["access_token"]).exists()

@@ -29,7 +29,7 @@ import pytest
 from django.conf import settings
 from django.db import connections, transaction
 
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 from retail.replicas import ReplicaRouter, estimate_lag
 from retail.tenancy import TENANT_DB_ALIAS
 from retail.tenancy.resilience import tenant_read_alias
@@ -185,9 +185,9 @@ def test_tool_calls_run_on_the_replica_as_the_tenant_with_their_own_stores(
 @pytest.mark.slow
 def test_audit_rows_of_calls_on_the_replica_land_on_the_primary(seattle, django_db_blocker):
     with django_db_blocker.unblock():
-        before = ToolCall.objects.filter(tool="database_server").count()
+        before = AuditedRequest.objects.filter(tool="database_server").count()
         assert _on_replica(seattle)
-        assert ToolCall.objects.filter(tool="database_server").count() == before + 1
+        assert AuditedRequest.objects.filter(tool="database_server").count() == before + 1
 
 
 @pytest.mark.slow
@@ -306,7 +306,7 @@ def test_the_router_leaves_orm_reads_and_writes_on_the_primary_and_never_migrate
 ):
     settings.ZAVA_REPLICA_ALIASES = ["replica_1"]
     router = ReplicaRouter()
-    assert router.db_for_read(ToolCall) is None  # Django's default: the primary
+    assert router.db_for_read(AuditedRequest) is None  # Django's default: the primary
     assert not hasattr(router, "db_for_write")  # writes: the primary, always
     assert router.allow_migrate("replica_1", "retail") is False
     assert router.allow_migrate("default", "retail") is None

@@ -14,12 +14,12 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from retail.models import Store, ToolCall
+from retail.models import AuditedRequest, Store
 from tests.identities import PUGET_SOUND
 from tests.mcp_client import post
 
 CARTESIAN = "SELECT count(*) FROM retail.order_items a, retail.order_items b, retail.order_items c"
-CHANGELIST = reverse("admin:retail_toolcall_changelist")
+CHANGELIST = reverse("admin:retail_auditedrequest_changelist")
 
 # case: (tool, arguments); "unauthorized" goes with an unknown token
 CASES = {
@@ -47,7 +47,7 @@ def run_id() -> str:
 
 
 @pytest.fixture(scope="module")
-def audited(zava_server, tokens, run_id, django_db_blocker) -> Iterator[dict[str, ToolCall]]:
+def audited(zava_server, tokens, run_id, django_db_blocker) -> Iterator[dict[str, AuditedRequest]]:
     """One audited call per case, made once for the module; the rows are deleted after."""
     statuses = {}
     for case, (tool, arguments) in CASES.items():
@@ -62,7 +62,7 @@ def audited(zava_server, tokens, run_id, django_db_blocker) -> Iterator[dict[str
 
 
 def _rows(run_id: str):
-    return ToolCall.objects.filter(client_request_id__startswith=run_id)
+    return AuditedRequest.objects.filter(client_request_id__startswith=run_id)
 
 
 def listed(client, run_id: str, **filters: str) -> set[str]:
@@ -144,15 +144,15 @@ def test_the_store_filter_keeps_calls_of_managers_who_see_the_store(admin_client
 
 def test_a_calls_page_shows_its_sql_and_cannot_be_changed(admin_client, audited):
     row = audited["refused"]
-    url = reverse("admin:retail_toolcall_change", args=[row.pk])
+    url = reverse("admin:retail_auditedrequest_change", args=[row.pk])
     page = admin_client.get(url).content.decode()
     assert "DELETE FROM retail.orders" in page
     assert 'name="_save"' not in page
     assert admin_client.post(url, {}).status_code == 403
-    assert admin_client.get(reverse("admin:retail_toolcall_add")).status_code == 403
-    delete = reverse("admin:retail_toolcall_delete", args=[row.pk])
+    assert admin_client.get(reverse("admin:retail_auditedrequest_add")).status_code == 403
+    delete = reverse("admin:retail_auditedrequest_delete", args=[row.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
-    assert ToolCall.objects.filter(pk=row.pk).exists()
+    assert AuditedRequest.objects.filter(pk=row.pk).exists()
 
 
 def test_the_list_shows_a_querys_fingerprint_and_its_page_the_whole_padded_text(
@@ -169,9 +169,15 @@ def test_the_list_shows_a_querys_fingerprint_and_its_page_the_whole_padded_text(
         assert row.query_fingerprint
         listing = admin_client.get(CHANGELIST, {"q": f"{run_id}-padded"}).content.decode()
         assert row.query_fingerprint in listing
-        page = admin_client.get(reverse("admin:retail_toolcall_change", args=[row.pk]))
+        page = admin_client.get(reverse("admin:retail_auditedrequest_change", args=[row.pk]))
         text = page.content.decode()
         assert "*/ SELECT first_name FROM retail.customers LIMIT 3" in text
         assert row.query_sha256 in text
     finally:
         _rows(run_id).filter(client_request_id=f"{run_id}-padded").delete()
+
+
+def test_the_list_under_its_name_before_migration_0014_redirects_with_its_filters(admin_client):
+    response = admin_client.get("/admin/retail/toolcall/", {"q": "r1", "outcome": "ok"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{CHANGELIST}?q=r1&outcome=ok"

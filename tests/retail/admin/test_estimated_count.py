@@ -10,11 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from retail.admin.estimated_count import EXACT_COUNT_LIMIT, EstimatedCountPaginator
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 
 TOOL = "estimate-test"
 ROWS = 30_000
-CHANGELIST = reverse("admin:retail_toolcall_changelist")
+CHANGELIST = reverse("admin:retail_auditedrequest_changelist")
 
 
 def _counts(queries: CaptureQueriesContext) -> list[str]:
@@ -26,16 +26,16 @@ def _audit_rows(created_at: str) -> Iterator[None]:
     with fresh statistics; removed (and the table vacuumed) after."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_tool_calls (tool, arguments, outcome, error_code, request_id, "
+            "INSERT INTO audit_requests (tool, arguments, outcome, error_code, request_id, "
             f"created_at) SELECT %s, '{{}}', 'ok', '', '', {created_at} "
             "FROM generate_series(1, %s) AS n",
             [TOOL, ROWS],
         )
-        cursor.execute("ANALYZE audit_tool_calls")
+        cursor.execute("ANALYZE audit_requests")
     yield
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_tool_calls WHERE tool = %s", [TOOL])
-        cursor.execute("VACUUM ANALYZE audit_tool_calls")
+        cursor.execute("DELETE FROM audit_requests WHERE tool = %s", [TOOL])
+        cursor.execute("VACUUM ANALYZE audit_requests")
 
 
 @pytest.fixture
@@ -45,9 +45,9 @@ def many_calls(database):
 
 
 def test_a_large_result_is_estimated_not_counted(many_calls):
-    exact = ToolCall.objects.count()
+    exact = AuditedRequest.objects.count()
     with CaptureQueriesContext(connection) as queries:
-        estimate = EstimatedCountPaginator(ToolCall.objects.all(), 100).count
+        estimate = EstimatedCountPaginator(AuditedRequest.objects.all(), 100).count
     assert _counts(queries) == []
     assert abs(estimate - exact) <= exact * 0.1
 
@@ -65,18 +65,18 @@ def test_the_estimate_adds_up_the_partitions_of_the_audit(calls_across_months):
     """The plan's estimate is the sum of each partition's statistics, not the parent's."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(DISTINCT tableoid) FROM audit_tool_calls WHERE tool = %s", [TOOL]
+            "SELECT count(DISTINCT tableoid) FROM audit_requests WHERE tool = %s", [TOOL]
         )
         assert cursor.fetchone()[0] == 4
-    exact = ToolCall.objects.count()
+    exact = AuditedRequest.objects.count()
     with CaptureQueriesContext(connection) as queries:
-        estimate = EstimatedCountPaginator(ToolCall.objects.all(), 100).count
+        estimate = EstimatedCountPaginator(AuditedRequest.objects.all(), 100).count
     assert _counts(queries) == []
     assert abs(estimate - exact) <= exact * 0.1
 
 
 def test_a_small_result_is_counted_exactly(many_calls):
-    small = ToolCall.objects.filter(tool="no-such-tool")
+    small = AuditedRequest.objects.filter(tool="no-such-tool")
     paginator = EstimatedCountPaginator(small, 100)
     assert paginator.count == small.count() < EXACT_COUNT_LIMIT
 
@@ -87,4 +87,4 @@ def test_the_audit_changelist_counts_no_rows_at_size(staff_client, many_calls):
     assert response.status_code == 200
     assert response.context["cl"].result_count >= ROWS * 0.9
     assert response.context["cl"].full_result_count is None
-    assert not [sql for sql in _counts(queries) if "audit_tool_calls" in sql]
+    assert not [sql for sql in _counts(queries) if "audit_requests" in sql]

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from retail.models import AccessToken, Manager, Product, Store, ToolCall
+from retail.models import AccessToken, AuditedRequest, Manager, Product, Store
 from retail.services.tokens import token_issue
 from tests.identities import SEATTLE
 from tests.retail.admin.conftest import HEAD_OFFICE_GROUP, form_data
@@ -17,7 +17,7 @@ CHANGELISTS = [
     "admin:retail_store_changelist",
     "admin:retail_manager_changelist",
     "admin:retail_accesstoken_changelist",
-    "admin:retail_toolcall_changelist",
+    "admin:retail_auditedrequest_changelist",
     "admin:retail_product_changelist",
     "admin:retail_category_changelist",
     "admin:retail_producttype_changelist",
@@ -43,7 +43,7 @@ class TestReadOnlyStaff:
 
     def test_sees_the_retail_models_on_the_index(self, staff_client):
         page = staff_client.get(reverse("admin:index")).content.decode()
-        for name in ("Stores", "Managers", "Access tokens", "Tool calls", "Products"):
+        for name in ("Stores", "Managers", "Access tokens", "Audited requests", "Products"):
             assert name in page
 
     def test_can_view_a_store_and_a_manager_but_gets_no_save_button(self, staff_client):
@@ -124,8 +124,10 @@ class TestHeadOfficeGroup:
         )
         for model in ("store", "manager", "managerstore", "accesstoken", "product", "category"):
             assert {f"add_{model}", f"change_{model}", f"delete_{model}"} <= codenames
-        assert "view_toolcall" in codenames
-        assert not {"add_toolcall", "change_toolcall", "delete_toolcall"} & codenames
+        assert "view_auditedrequest" in codenames
+        assert (
+            not {"add_auditedrequest", "change_auditedrequest", "delete_auditedrequest"} & codenames
+        )
         assert not {"add_user", "change_user"} & codenames  # admin accounts: superusers only
 
     def test_can_change_a_store(self, head_office_client):
@@ -157,10 +159,10 @@ class TestHeadOfficeGroup:
             token.delete()
 
     def test_cannot_change_the_audit(self, head_office_client, database):
-        call = ToolCall.objects.first()
-        assert head_office_client.get(reverse("admin:retail_toolcall_add")).status_code == 403
+        call = AuditedRequest.objects.first()
+        assert head_office_client.get(reverse("admin:retail_auditedrequest_add")).status_code == 403
         if call is not None:
-            url = reverse("admin:retail_toolcall_change", args=[call.pk])
+            url = reverse("admin:retail_auditedrequest_change", args=[call.pk])
             assert head_office_client.post(url, {}).status_code == 403
 
     def test_cannot_manage_admin_accounts(self, head_office_client):

@@ -123,7 +123,7 @@ def test_tokens_cannot_be_deleted_only_revoked(admin_client, seattle):
         ("admin:retail_accesstoken_changelist", "digest"),
         ("admin:retail_accesstoken_changelist", "digest__startswith"),
         ("admin:retail_manager_changelist", "access_tokens__digest__startswith"),
-        ("admin:retail_toolcall_changelist", "token__digest__startswith"),
+        ("admin:retail_auditedrequest_changelist", "token__digest__startswith"),
     ],
 )
 def test_digests_cannot_be_probed_through_url_filters(admin_client, seattle, url_name, lookup):

@@ -43,7 +43,7 @@ def aged_rows(database):
     """Audit rows 10 to 185 days old, removed again afterwards."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_tool_calls (tool, arguments, outcome, error_code, request_id, "
+            "INSERT INTO audit_requests (tool, arguments, outcome, error_code, request_id, "
             "created_at) SELECT %s, '{}', 'ok', '', '', "
             "now() - interval '10 days' - n * interval '210 minutes' "
             "FROM generate_series(0, %s - 1) AS n",
@@ -51,13 +51,12 @@ def aged_rows(database):
         )
     yield
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_tool_calls WHERE tool = %s", [TOOL])
+        cursor.execute("DELETE FROM audit_requests WHERE tool = %s", [TOOL])
 
 
 def _older_than(days: int) -> int:
     return _scalar(
-        "SELECT count(*) FROM audit_tool_calls "
-        "WHERE created_at < now() - make_interval(days => %s)",
+        "SELECT count(*) FROM audit_requests WHERE created_at < now() - make_interval(days => %s)",
         [days],
     )
 
@@ -75,12 +74,12 @@ def _partition_of(created_at) -> str:
     """The partition PostgreSQL routes a row created at ``created_at`` to (then removed)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_tool_calls (tool, arguments, outcome, error_code, request_id, "
+            "INSERT INTO audit_requests (tool, arguments, outcome, error_code, request_id, "
             "created_at) VALUES (%s, '{}', 'ok', '', '', %s) RETURNING tableoid::regclass::text",
             [TOOL, created_at],
         )
         (partition,) = cursor.fetchone()
-        cursor.execute("DELETE FROM audit_tool_calls WHERE tool = %s", [TOOL])
+        cursor.execute("DELETE FROM audit_requests WHERE tool = %s", [TOOL])
     return partition
 
 
@@ -92,7 +91,7 @@ def test_the_audit_is_partitioned_by_month_from_this_month_to_two_ahead(database
         cursor.execute(
             "SELECT c.relname FROM pg_partitioned_table p JOIN pg_inherits i "
             "ON i.inhparent = p.partrelid JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE p.partrelid = 'audit_tool_calls'::regclass "
+            "WHERE p.partrelid = 'audit_requests'::regclass "
             "AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'"
         )
         defaults = [name for (name,) in cursor.fetchall()]
@@ -111,7 +110,7 @@ def test_a_new_month_takes_its_rows_from_the_default_partition(database):
     month = month_start(timezone.now() + timedelta(days=1500))
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_tool_calls (tool, arguments, outcome, error_code, request_id, "
+            "INSERT INTO audit_requests (tool, arguments, outcome, error_code, request_id, "
             "created_at) VALUES (%s, '{}', 'ok', '', '', %s) RETURNING id",
             [TOOL, month + timedelta(days=3)],
         )
@@ -119,13 +118,13 @@ def test_a_new_month_takes_its_rows_from_the_default_partition(database):
     try:
         assert create_partitions(month, month) == [partition_name(month)]
         located = _scalar(
-            "SELECT tableoid::regclass::text FROM audit_tool_calls WHERE id = %s", [row]
+            "SELECT tableoid::regclass::text FROM audit_requests WHERE id = %s", [row]
         )
         assert located == partition_name(month)
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {partition_name(month)}")
-            cursor.execute("DELETE FROM audit_tool_calls WHERE tool = %s", [TOOL])
+            cursor.execute("DELETE FROM audit_requests WHERE tool = %s", [TOOL])
 
 
 def test_prune_drops_whole_old_months_and_deletes_exactly_the_rest(aged_rows):
@@ -133,12 +132,12 @@ def test_prune_drops_whole_old_months_and_deletes_exactly_the_rest(aged_rows):
     create_partitions(now - timedelta(days=200), now)  # the aged rows move out of DEFAULT
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_tool_calls (tool, arguments, outcome, error_code, request_id, "
+            "INSERT INTO audit_requests (tool, arguments, outcome, error_code, request_id, "
             "created_at) VALUES (%s, '{}', 'ok', '', '', now() - interval '20 years')",
             [TOOL],
         )
     kept = _scalar(
-        "SELECT count(*) FROM audit_tool_calls WHERE tool = %s "
+        "SELECT count(*) FROM audit_requests WHERE tool = %s "
         "AND created_at >= now() - interval '90 days' + interval '1 minute'",
         [TOOL],
     )
@@ -151,7 +150,7 @@ def test_prune_drops_whole_old_months_and_deletes_exactly_the_rest(aged_rows):
     assert dropped + deleted == doomed
     assert _older_than(90) == 0
     assert kept == _scalar(
-        "SELECT count(*) FROM audit_tool_calls WHERE tool = %s", [TOOL]
+        "SELECT count(*) FROM audit_requests WHERE tool = %s", [TOOL]
     )  # the 20-year-old row in DEFAULT went too
     cutoff = now - timedelta(days=90)
     with connection.cursor() as cursor:
@@ -183,7 +182,7 @@ def test_exactly_the_rows_older_than_the_cutoff_go_in_batches_while_calls_are_au
     aged_rows, zava_server, tokens
 ):
     kept_before = _scalar(
-        "SELECT count(*) FROM audit_tool_calls WHERE tool = %s "
+        "SELECT count(*) FROM audit_requests WHERE tool = %s "
         "AND created_at >= now() - interval '90 days' + interval '1 minute'",
         [TOOL],
     )
@@ -223,14 +222,14 @@ def test_exactly_the_rows_older_than_the_cutoff_go_in_batches_while_calls_are_au
     assert batches == -(-deleted // 100)
     assert _older_than(90) == 0
     kept_after = _scalar(
-        "SELECT count(*) FROM audit_tool_calls WHERE tool = %s "
+        "SELECT count(*) FROM audit_requests WHERE tool = %s "
         "AND created_at >= now() - interval '90 days' + interval '1 minute'",
         [TOOL],
     )
     assert kept_after == kept_before
     assert set(calls) == {200}
     audited = _scalar(
-        "SELECT count(*) FROM audit_tool_calls WHERE client_request_id LIKE %s", [f"{marker}%"]
+        "SELECT count(*) FROM audit_requests WHERE client_request_id LIKE %s", [f"{marker}%"]
     )
     assert audited == len(calls)
 

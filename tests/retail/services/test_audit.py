@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retail.models import ToolCall
-from retail.services.audit import MAX_ARGUMENT_CHARS, audited_values, tool_call_record
+from retail.models import AuditedRequest
+from retail.services.audit import MAX_ARGUMENT_CHARS, audited_values, record_request
 
 
 @pytest.mark.parametrize(
@@ -20,7 +20,7 @@ from retail.services.audit import MAX_ARGUMENT_CHARS, audited_values, tool_call_
     ],
 )  # fmt: skip
 def test_arguments_jsonb_would_refuse_are_still_recorded(database, arguments, stored):
-    tool_call_record(
+    record_request(
         manager_id=None,
         token_id=None,
         tool="audit-test",
@@ -29,29 +29,29 @@ def test_arguments_jsonb_would_refuse_are_still_recorded(database, arguments, st
         request_id="audit-test",
     )
     try:
-        row = ToolCall.objects.filter(tool="audit-test").get()
+        row = AuditedRequest.objects.filter(tool="audit-test").get()
         assert row.arguments == stored
         assert row.sanitised
     finally:
-        ToolCall.objects.filter(tool="audit-test").delete()
+        AuditedRequest.objects.filter(tool="audit-test").delete()
 
 
 @pytest.mark.parametrize("column", ["tool", "method"])
 def test_audited_values_read_off_the_index_are_the_distinct_values(database, column):
     for tool in ("audit-values-b", "audit-values-a", "audit-values-b"):
-        tool_call_record(
+        record_request(
             manager_id=None, token_id=None, tool=tool, arguments={}, outcome="ok",
             method="resources/read",
         )  # fmt: skip
     try:
-        expected = sorted(set(ToolCall.objects.values_list(column, flat=True)))
+        expected = sorted(set(AuditedRequest.objects.values_list(column, flat=True)))
         assert audited_values(column) == expected
         assert "audit-values-a" in audited_values("tool")
         assert "resources/read" in audited_values("method")
     finally:
-        ToolCall.objects.filter(tool__startswith="audit-values-").delete()
+        AuditedRequest.objects.filter(tool__startswith="audit-values-").delete()
 
 
 def test_audited_values_take_only_indexed_text_columns(database):
     with pytest.raises(ValueError, match="arguments"):
-        audited_values("arguments; DROP TABLE audit_tool_calls")
+        audited_values("arguments; DROP TABLE audit_requests")

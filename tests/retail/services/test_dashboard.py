@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from retail.models import ToolCall
+from retail.models import AuditedRequest
 from retail.services.dashboard import (
     latest_order_date,
     sales_by_store,
@@ -89,16 +89,16 @@ def calls(database):
     now = timezone.now()
     made = []
     for days_ago, outcome in ((0, "ok"), (0, "ok"), (0, "timeout"), (2, "refused")):
-        call = ToolCall.objects.create(tool="dashboard-test", outcome=outcome)
-        ToolCall.objects.filter(pk=call.pk).update(created_at=now - timedelta(days=days_ago))
+        call = AuditedRequest.objects.create(tool="dashboard-test", outcome=outcome)
+        AuditedRequest.objects.filter(pk=call.pk).update(created_at=now - timedelta(days=days_ago))
         made.append(call.pk)
     yield now
-    ToolCall.objects.filter(pk__in=made).delete()
+    AuditedRequest.objects.filter(pk__in=made).delete()
 
 
 def test_tool_call_volume_counts_each_day_and_outcome(calls):
     before = {d.day: d.by_outcome for d in tool_call_volume(days=3, now=calls)}
-    ToolCall.objects.filter(tool="dashboard-test").delete()
+    AuditedRequest.objects.filter(tool="dashboard-test").delete()
     after = {d.day: d.by_outcome for d in tool_call_volume(days=3, now=calls)}
     today = timezone.localdate(calls)
 

@@ -210,8 +210,8 @@ def test_the_tenant_role_has_no_write_privilege_even_in_a_writable_transaction(
         "zava_private.rls_signing_key",
         "zava_cache",  # cached answers of every manager
         "zava_request_counters",  # who called how often
-        "audit_tool_calls",  # every manager's calls and arguments
-        "audit_tool_calls_default",  # and its partitions, read directly
+        "audit_requests",  # every manager's calls and arguments
+        "audit_requests_default",  # and its partitions, read directly
         THIS_MONTHS_AUDIT,
     ],
 )
