@@ -2,7 +2,7 @@
 
 Both are seen by every gunicorn worker (the database also by every host). For each
 backend this measures, on a warm cache of ``--entries`` cached answers: one
-rate-limit hit (``mcp_tools.rate_limit.count_hit``: add + incr), an answer read and
+rate-limit hit (``retail.rate_limits.count_cache_hit``: add + incr), an answer read and
 an answer write, as median and p95 microseconds; then ``--processes`` processes
 counting the same key at once, to show how many increments a non-atomic incr loses.
 
@@ -56,21 +56,21 @@ def count_in_process(kind: str, directory: str, key: str, hits: int) -> None:
     import django
 
     django.setup()
-    from mcp_tools.rate_limit import count_hit
+    from retail.rate_limits import count_cache_hit
 
     counters = backend(kind, directory)
     for _ in range(hits):
-        count_hit(counters, key)
+        count_cache_hit(counters, key)
 
 
 def measure(kind: str, directory: str, *, iterations: int, entries: int, processes: int) -> None:
-    from mcp_tools.rate_limit import count_hit
+    from retail.rate_limits import count_cache_hit
 
     cache = backend(kind, directory)
     cache.clear()
     for i in range(entries):
         cache.set(f"answer:warm:{i}", ANSWER, 300)
-    limit = timed(lambda i: count_hit(cache, "ratelimit:bench:1"), iterations)
+    limit = timed(lambda i: count_cache_hit(cache, "ratelimit:bench:1"), iterations)
     read = timed(lambda i: cache.get(f"answer:warm:{i % entries}"), iterations)
     write = timed(lambda i: cache.set(f"answer:new:{i}", ANSWER, 300), iterations)
 

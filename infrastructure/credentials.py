@@ -2,7 +2,7 @@
 
 One definition for every reader: token issuing and lookup (retail.services.tokens),
 log redaction and request ids (zava.observability), MCP authentication
-(mcp_tools.auth) and the metrics endpoint. Free of Django settings, so that the
+(mcp_tools.middleware) and the metrics endpoint. Free of Django settings, so that the
 logging configuration can import it before Django is set up.
 """
 

@@ -22,8 +22,7 @@ from mcp_server import MCPToolset
 from pydantic import Field
 from pydantic_core import to_jsonable_python
 
-from mcp_tools.answers import ToolAnswer
-from mcp_tools.formatting import dumps
+from mcp_tools.answers import ToolAnswer, dumps
 from mcp_tools.resources import chart_link
 from mcp_tools.server import tool
 from mcp_tools.untrusted import UNTRUSTED_RESULTS

@@ -16,7 +16,7 @@ from typing import Annotated
 from mcp import types
 from pydantic import BaseModel, Field, ValidationError
 
-from mcp_tools.formatting import validation_summary
+from mcp_tools.answers import validation_summary
 from retail.errors import InvalidInput
 from retail.services.completions import Suggest
 

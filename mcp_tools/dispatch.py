@@ -17,9 +17,9 @@ from mcp import types
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from mcp_tools import icons, pipeline, request_audit, server
+from mcp_tools import icons, outcomes, pipeline, server
+from mcp_tools.answers import validation_summary
 from mcp_tools.caller import Caller
-from mcp_tools.formatting import validation_summary
 from mcp_tools.jsonrpc import Reply, database_down_reply, error_reply, result_reply
 from mcp_tools.registry import registry
 from retail.tenancy import DatabaseDown
@@ -58,8 +58,8 @@ def answer(message: dict[str, Any], caller: Caller, origin: str | None) -> Reply
             else {"method": method}
         )
     except ValidationError as exc:
-        if method in request_audit.AUDITED_METHODS:
-            request_audit.record_refused(caller, method, message.get("params"))
+        if method in outcomes.AUDITED_METHODS:
+            outcomes.record_refused(caller, method, message.get("params"))
         return error_reply(request_id, types.INVALID_PARAMS, validation_summary(exc))
     try:
         return _run(request_id, parsed, caller, origin)

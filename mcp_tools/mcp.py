@@ -15,8 +15,7 @@ from typing import Annotated
 from mcp_server import MCPToolset
 from pydantic import Field
 
-from mcp_tools.answers import ToolAnswer, text_answer
-from mcp_tools.formatting import compact_result
+from mcp_tools.answers import ToolAnswer, compact_result, text_answer
 from mcp_tools.server import tool
 from mcp_tools.sql_guard import check_query
 from mcp_tools.untrusted import UNTRUSTED_RESULTS

@@ -1,6 +1,12 @@
 """Authentication for the MCP endpoint: Origin check, bearer token, rate limit.
 
-Runs before the view for every POST to the endpoint, because the view's own
+Every failure looks the same to the client (401, ``WWW-Authenticate``, one fixed
+JSON-RPC error): a missing, malformed, unknown, expired or revoked token cannot be
+told apart. Only a valid OAuth token without the tools' scope gets 403
+(``insufficient_scope``). The reference's ``x-rls-user-id`` header is ignored: it
+grants nothing.
+
+The middleware runs before the view for every POST to the endpoint, because the view's own
 (DRF-style) authentication would come too late. It puts the caller the token names
 on the request as ``request.zava_caller`` (as Django's own middleware puts
 ``request.user``), and opens no transaction: only the work that reads tenant data
@@ -13,23 +19,27 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from mcp import types
 
+from infrastructure.credentials import TOKEN_PREFIX, bearer_credential
 from infrastructure.observability.middleware import client_request_id_of
-from mcp_tools import rate_limit
-from mcp_tools.auth import authenticate, origin_allowed, rate_limit_key, unauthorized
 from mcp_tools.caller import Caller, authenticated
 from mcp_tools.jsonrpc import SERVER_ERROR, database_down_reply, error_response, respond
-from mcp_tools.protected_resource import insufficient_scope
-from mcp_tools.request_audit import record_rejected
-from retail.services.oauth_access import InsufficientScope
+from mcp_tools.outcomes import record_rejected
+from mcp_tools.protected_resource import SCOPE, challenge, insufficient_scope, resource_url
+from retail import rate_limits
+from retail.services.oauth_access import InsufficientScope, OAuthCredential, oauth_authenticate
+from retail.services.tokens import Credential, token_authenticate
 from retail.tenancy import DatabaseDown, retry_on_connection_loss
 
 logger = logging.getLogger("zava.mcp")
+
+UNAUTHORIZED = "Unauthorized: send a valid bearer token (see WWW-Authenticate)."
 
 
 class McpAuthMiddleware:
@@ -52,12 +62,12 @@ class McpAuthMiddleware:
         except (DatabaseError, DatabaseDown):
             return respond(database_down_reply())
         if token is None:
-            verdict = rate_limit.check_failed_auth(request)
+            verdict = rate_limits.check_failed_auth(_address(request))
             if not verdict.allowed:
                 return _too_many_requests(verdict)
             _audit_rejected(request, request_id, client_request_id)
             return unauthorized(request)
-        verdict = rate_limit.check_token(rate_limit_key(token))
+        verdict = rate_limits.check_token(rate_limit_key(token))
         if not verdict.allowed:
             return _too_many_requests(verdict)
 
@@ -83,11 +93,15 @@ class McpAuthMiddleware:
         return error_response(None, types.INTERNAL_ERROR, message, status=500)
 
 
-def _too_many_requests(verdict: rate_limit.Verdict) -> HttpResponse:
+def _too_many_requests(verdict: rate_limits.Verdict) -> HttpResponse:
     """429 with ``Retry-After`` and a JSON-RPC error body."""
     message = f"Too many requests; retry in {verdict.retry_after} s."
     headers = {"Retry-After": str(verdict.retry_after)}
     return error_response(None, SERVER_ERROR, message, status=429, headers=headers)
+
+
+def _address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def _request_ids(request: HttpRequest) -> tuple[str, str]:
@@ -107,3 +121,45 @@ def _audit_rejected(request: HttpRequest, request_id: str, client_request_id: st
     """Record a refused request, naming the tool only when it is a registered one."""
     record_rejected(request, request_id, client_request_id)
     logger.info("mcp request refused: invalid or missing token", extra={"request_id": request_id})
+
+
+def authenticate(request: HttpRequest) -> Credential | OAuthCredential | None:
+    """The caller from an admin-issued ``zava_…`` token or an OAuth access token.
+
+    Raises ``InsufficientScope`` for an OAuth token without the tools' scope.
+    """
+    raw = bearer_credential(request)
+    if not raw:
+        return None
+    if raw.startswith(TOKEN_PREFIX):
+        return token_authenticate(raw)
+    return oauth_authenticate(raw, audience=resource_url(request), scope=SCOPE)
+
+
+def rate_limit_key(credential: Credential | OAuthCredential) -> int | str:
+    """Each token gets its own request budget, whichever kind it is."""
+    if isinstance(credential, OAuthCredential):
+        return f"oauth-{credential.oauth_token_id}"
+    return credential.token_id
+
+
+def unauthorized(request: HttpRequest) -> HttpResponse:
+    error = None if bearer_credential(request) is None else "invalid_token"
+    return error_response(
+        None,
+        SERVER_ERROR,
+        UNAUTHORIZED,
+        status=401,
+        headers={"WWW-Authenticate": challenge(request, error)},
+    )
+
+
+def origin_allowed(request: HttpRequest) -> bool:
+    """DNS-rebinding protection: a browser Origin must be ours or explicitly allowed."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: SDK clients, curl, desktop apps
+    if origin in settings.ZAVA_MCP_ALLOWED_ORIGINS:
+        return True
+    parts = urlsplit(origin)
+    return bool(parts.netloc) and parts.netloc == request.get_host()

@@ -5,10 +5,10 @@ each look the name up once in the registry, validate once, run the work in the
 caller's tenant context once (:func:`_as_caller`, through
 :func:`retail.tenancy.run_as_tenant`, which picks the replica, retries a lost
 connection and checks that the session did not drift), map errors once to typed,
-client-safe ones, and describe what happened in a :class:`CallOutcome`. The audit
-row, the metrics and the log line are written from that value
-(:mod:`mcp_tools.request_audit`, :mod:`mcp_tools.telemetry`); an answer whose audit row
-cannot be written is not given. The caller is an argument, from the authenticated
+client-safe ones, and describe what happened in a
+:class:`~mcp_tools.outcomes.CallOutcome`, from which :mod:`mcp_tools.outcomes` writes
+the audit row, the metrics and the log line; an answer whose audit row cannot be
+written is not given. The caller is an argument, from the authenticated
 token (HTTP) or the operator (stdio), never from anything the client writes.
 
 When the database is down, :class:`~retail.tenancy.DatabaseDown` goes up to the
@@ -22,21 +22,18 @@ import base64
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mcp import types
 from pydantic import ValidationError
 
-from mcp_tools import request_audit, telemetry
-from mcp_tools.answers import ToolAnswer
+from mcp_tools import outcomes
+from mcp_tools.answers import ToolAnswer, error_payload, validation_summary
 from mcp_tools.caller import Caller
 from mcp_tools.completions import ARGUMENT_KINDS, checked_input
-from mcp_tools.formatting import error_payload, validation_summary
 from mcp_tools.registry import ToolSpec, registry
 from mcp_tools.untrusted import fence
 from retail.errors import ErrorCode, InternalFailure, InvalidInput, ServiceUnavailable, ZavaError
-from retail.models import Outcome
 from retail.services.completions import suggest
 from retail.tenancy import DatabaseDown, run_as_tenant
 
@@ -48,12 +45,6 @@ READ_FAILED = "The resource could not be read; the incident has been logged."
 COMPLETION_FAILED = "Suggestions could not be read; the incident has been logged."
 TOOL_FAILED = "The tool failed unexpectedly; the incident has been logged."
 
-OUTCOMES = {
-    ErrorCode.VALIDATION: Outcome.REFUSED,
-    ErrorCode.AUTHORIZATION: Outcome.REFUSED,
-    ErrorCode.TIMEOUT: Outcome.TIMEOUT,
-}
-
 
 class RpcError(Exception):
     """A request the transport answers with a JSON-RPC error (not a tool error)."""
@@ -62,32 +53,6 @@ class RpcError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message[:500]
-
-
-@dataclass(frozen=True)
-class CallOutcome:
-    """What one request did, for its audit row, metrics and log line."""
-
-    method: str
-    name: str  # the tool, resource (its template, when templated) or prompt asked for
-    registered: bool
-    arguments: dict[str, Any]
-    duration_ms: float
-    error: ZavaError | None = None
-    rows: int | None = None
-    fingerprint: str | None = None
-    cache_hit: bool | None = None
-    sql_argument: str | None = None
-
-    @property
-    def outcome(self) -> str:
-        if self.error is None:
-            return Outcome.OK
-        return OUTCOMES.get(self.error.code, Outcome.ERROR)
-
-    @property
-    def error_code(self) -> str:
-        return "" if self.error is None else str(self.error.code)
 
 
 def _as_caller(caller: Caller, work: Callable[[], T], failure: str) -> T:
@@ -135,7 +100,7 @@ def run_tool_call(
         raise
     except ZavaError as exc:
         error = exc
-    outcome = CallOutcome(
+    outcome = outcomes.CallOutcome(
         method="tools/call",
         name=name[:100],
         registered=spec is not None,
@@ -147,8 +112,8 @@ def run_tool_call(
         cache_hit=answer.cache_hit if answer else None,
         sql_argument=spec.sql_argument if spec else None,
     )
-    if not _record(caller, outcome):
-        return _tool_error(ServiceUnavailable(request_audit.UNRECORDED))
+    if not outcomes.record(caller, outcome):
+        return _tool_error(ServiceUnavailable(outcomes.UNRECORDED))
     if answer is None:
         assert error is not None
         return _tool_error(error, echo=echo)
@@ -213,7 +178,7 @@ def read_resource(caller: Caller, uri: str) -> types.ReadResourceResult:
         content = _as_caller(caller, read, READ_FAILED)
     except ZavaError as exc:
         error = exc
-    outcome = CallOutcome(
+    outcome = outcomes.CallOutcome(
         method="resources/read",
         name=name,
         registered=fixed is not None or templated is not None,
@@ -265,7 +230,7 @@ def get_prompt(
             raise _invalid_arguments(exc) from None
     except ZavaError as exc:
         error = exc
-    outcome = CallOutcome(
+    outcome = outcomes.CallOutcome(
         method="prompts/get",
         name=name,
         registered=spec is not None,
@@ -312,7 +277,7 @@ def complete(caller: Caller, params: types.CompleteRequestParams) -> types.Compl
             )
     except ZavaError as exc:
         error = exc
-    outcome = CallOutcome(
+    outcome = outcomes.CallOutcome(
         method="completion/complete",
         name=name,
         registered=registered,
@@ -345,33 +310,6 @@ def _completable(
 # --- the record --------------------------------------------------------------------
 
 
-def _record_or_refuse(caller: Caller, outcome: CallOutcome) -> None:
-    if not _record(caller, outcome):
-        raise RpcError(types.INTERNAL_ERROR, request_audit.UNRECORDED)
-
-
-def _record(caller: Caller, outcome: CallOutcome) -> bool:
-    """Audit the request (and, for a tool, count it and log it); False when the audit
-    row could not be written."""
-    recorded = request_audit.write(caller, outcome)
-    if outcome.method != "tools/call":
-        return recorded
-    observed = telemetry.observe_tool_call(caller, outcome)
-    logger.info(
-        "tool call %s: %s",
-        outcome.name,
-        outcome.outcome,
-        extra={
-            "tool": outcome.name,
-            "outcome": outcome.outcome,
-            "error_code": outcome.error_code,
-            "reason": outcome.error.reason if outcome.error else None,
-            "rows": outcome.rows,
-            "duration_ms": outcome.duration_ms,
-            "cache_hit": outcome.cache_hit,
-            "manager_id": str(caller.manager_id),
-            "request_id": caller.request_id,
-            **observed,
-        },
-    )
-    return recorded
+def _record_or_refuse(caller: Caller, outcome: outcomes.CallOutcome) -> None:
+    if not outcomes.record(caller, outcome):
+        raise RpcError(types.INTERNAL_ERROR, outcomes.UNRECORDED)

@@ -18,7 +18,7 @@ from mcp import types
 from mcp_server import mcp_server
 from pydantic import AnyUrl
 
-from mcp_tools.formatting import compact_result, dumps
+from mcp_tools.answers import compact_result, dumps
 from mcp_tools.untrusted import fence
 from retail.services.analytics.scope import visible_stores
 from retail.services.catalogue import products_of_type

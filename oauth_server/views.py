@@ -23,9 +23,9 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from oauth2_provider import views as toolkit
 
-from mcp_tools import rate_limit
 from mcp_tools.protected_resource import resource_url
 from oauth_server.redirect_uris import is_loopback, metadata_redirect_problems
+from retail import rate_limits
 from retail.services.oauth_access import manager_store_names, signed_in_manager
 
 View = Callable[..., HttpResponse]
@@ -39,9 +39,13 @@ def limited(bucket: str, limit_setting: str) -> Callable[[View], View]:
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method == "POST":
                 limit = getattr(settings, limit_setting)
-                verdict = rate_limit.check_address(request, bucket, limit)
+                address = request.META.get("REMOTE_ADDR") or "unknown"
+                verdict = rate_limits.check_address(address, bucket, limit)
                 if not verdict.allowed:
-                    return rate_limit.too_many_requests(verdict)
+                    return HttpResponse(
+                        status=429,
+                        headers={"Retry-After": str(verdict.retry_after), "Content-Length": "0"},
+                    )
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -121,12 +121,26 @@ def rate_limit_clock(monkeypatch) -> WindowClock:
     The limits count in fixed windows of the wall clock; held still, a test's requests
     all fall in one window wherever in the minute the test happens to run.
     """
-    from mcp_tools import rate_limit
+    from retail import rate_limits
 
-    window = rate_limit.WINDOW_SECONDS
+    window = rate_limits.WINDOW_SECONDS
     clock = WindowClock(now=(time.time() // window) * window + window / 2)
-    monkeypatch.setattr(rate_limit, "time", clock)
+    monkeypatch.setattr(rate_limits, "time", clock)
     return clock
+
+
+@pytest.fixture
+def fresh_rate_limits(database) -> Iterator[None]:
+    """Every rate limit's counters start from zero, and are forgotten afterwards."""
+    from retail.rate_limits import TABLE
+
+    def clear() -> None:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE}")
+
+    clear()
+    yield
+    clear()
 
 
 @contextmanager

@@ -201,7 +201,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (the zava_cache table, created by migration 0007, readable by the owner role only);
 # CACHE_URL=redis://host:6379/0 for Redis. Rate limits count in the same place, except
 # that with the database cache they use their own one-statement counters
-# (retail/request_counters.py).
+# (retail/rate_limits.py).
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://zava_cache")}
 if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
     CACHES["default"].setdefault("OPTIONS", {}).setdefault(

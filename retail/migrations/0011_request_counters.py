@@ -1,4 +1,4 @@
-"""The rate limits' counters: one row per bucket and one-minute window (retail.request_counters)."""
+"""The rate limits' counters: one row per bucket and one-minute window (retail.rate_limits)."""
 
 from django.db import migrations
 

@@ -7,8 +7,6 @@ import pytest
 from django.test import Client, override_settings
 from oauth2_provider.models import Application
 
-from retail.request_counters import clear_counters
-
 NAME = "Registration test client"
 BODY = {
     "client_name": NAME,
@@ -20,8 +18,7 @@ BODY = {
 
 
 @pytest.fixture
-def forget_registrations(database):
-    clear_counters()  # the per-address limits start afresh
+def forget_registrations(fresh_rate_limits):
     yield
     Application.objects.filter(name=NAME).delete()
 

@@ -13,7 +13,6 @@ from django.test import Client, override_settings
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
 from retail.models import AuditedRequest
-from retail.request_counters import clear_counters
 from tests.identities import SEATTLE
 from tests.mcp_client import post, rows
 from tests.oauth_server.conftest import CLIENT_SECRET, REDIRECT_URI, Pkce
@@ -204,8 +203,7 @@ def test_authorize_sends_a_signed_out_person_to_the_admin_styled_login(flow, pub
 
 
 @override_settings(ZAVA_OAUTH_REQUESTS_PER_MINUTE=2)
-def test_login_and_token_requests_are_limited_per_address(database, rate_limit_clock):
-    clear_counters()  # the per-address limits start afresh
+def test_login_and_token_requests_are_limited_per_address(fresh_rate_limits, rate_limit_clock):
     client = Client()
     wrong = {"username": "nobody", "password": "wrong"}
 

@@ -17,8 +17,8 @@ from itertools import cycle, islice
 import pytest
 import redis
 
-from mcp_tools.rate_limit import WINDOW_SECONDS
 from retail.models import Manager
+from retail.rate_limits import WINDOW_SECONDS
 from retail.services.tokens import token_issue
 from tests.conftest import LiveServer, private_server
 from tests.identities import SEATTLE, store_ids

@@ -7,9 +7,9 @@ from uuid import uuid4
 from django.test import override_settings
 from pglast.parser import fingerprint
 
-from mcp_tools import telemetry
+from mcp_tools import outcomes
 from mcp_tools.caller import Caller
-from mcp_tools.pipeline import CallOutcome
+from mcp_tools.outcomes import CallOutcome
 from mcp_tools.sql_guard import UNPARSED, QueryRejected, RejectionReason, check_query
 from retail.errors import InvalidInput
 
@@ -35,7 +35,7 @@ def _sql_fields(sql: str, error: QueryRejected | None = None) -> dict:
         arguments={"postgresql_query": sql}, duration_ms=1.0, error=error, rows=1,
         fingerprint=fingerprint, sql_argument="postgresql_query",
     )  # fmt: skip
-    return telemetry.observe_tool_call(CALLER, call)
+    return outcomes.observe_tool_call(CALLER, call)
 
 
 def test_parsed_sql_is_logged_by_the_guards_fingerprint_and_its_start():
@@ -70,8 +70,8 @@ def test_refused_but_parsed_sql_keeps_its_fingerprint():
 def test_telemetry_does_not_parse_sql_again():
     """The fingerprint comes from the guard; telemetry has no parser to call."""
     checked = check_query(SQL)
-    assert not hasattr(telemetry, "fingerprint")
-    fields = telemetry.sql_log_fields(SQL, checked.fingerprint)
+    assert not hasattr(outcomes, "fingerprint")
+    fields = outcomes.sql_log_fields(SQL, checked.fingerprint)
     assert fields["sql_fingerprint"] == checked.fingerprint == fingerprint(SQL)
 
 
@@ -87,18 +87,18 @@ def test_the_logged_text_is_cut_and_can_be_turned_off():
 
 
 def test_non_text_arguments_log_nothing():
-    assert telemetry.sql_log_fields(None) == {}
-    assert telemetry.sql_log_fields(["SELECT 1"]) == {}
+    assert outcomes.sql_log_fields(None) == {}
+    assert outcomes.sql_log_fields(["SELECT 1"]) == {}
 
 
 def test_telemetry_failures_never_fail_the_call(monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError("metrics backend broke")
 
-    monkeypatch.setattr(telemetry, "_observe", broken)
+    monkeypatch.setattr(outcomes, "_observe", broken)
     call = CallOutcome(
         method="tools/call", name="get_current_utc_date", registered=True, arguments={},
         duration_ms=1.0, error=InvalidInput("x"),
     )  # fmt: skip
-    assert telemetry.observe_tool_call(CALLER, call) == {}
+    assert outcomes.observe_tool_call(CALLER, call) == {}
     assert "could not record metrics" in caplog.text

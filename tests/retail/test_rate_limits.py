@@ -1,17 +1,19 @@
-"""Per-token limits answer 429 with Retry-After; so do repeated failed logins."""
+"""Per-token limits answer 429 with Retry-After; so do repeated failed logins. The
+counters count exactly, across connections at once, and forget old windows."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from django.db import connection, connections
 from django.test import Client
 
-from mcp_tools.rate_limit import WINDOW_SECONDS
 from retail.models import AccessToken, Manager
-from retail.request_counters import clear_counters
+from retail.rate_limits import TABLE, WINDOW_SECONDS, count_hit
 from retail.services.tokens import token_issue
 from tests.conftest import LiveServer, gunicorn_server, server_environment
 from tests.identities import BELLEVUE, SEATTLE
@@ -21,10 +23,8 @@ PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters(database):  # the counters live in the database
-    clear_counters()
+def fresh_counters(fresh_rate_limits):  # the counters live in the database
     yield
-    clear_counters()
 
 
 def _post(authorization: str | None):
@@ -112,3 +112,32 @@ def test_limits_hold_across_gunicorn_workers(two_worker_server, database):
         assert failures == [401] * 3 + [429] * 5
     finally:
         AccessToken.objects.filter(name="rate-limit-workers").delete()
+
+
+def test_hits_count_up_one_by_one_per_bucket_and_window(database):
+    assert [count_hit("token:1", 600) for _ in range(3)] == [1, 2, 3]
+    assert count_hit("token:2", 600) == 1  # another bucket
+    assert count_hit("token:1", 660) == 1  # the next window
+
+
+def test_hits_from_many_connections_at_once_are_each_counted_once(database):
+    """Eight threads (eight connections) hitting one bucket get 1..N with no repeats."""
+
+    def hit(_: int) -> int:
+        try:
+            return count_hit("token:busy", 1200)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = list(pool.map(hit, range(80)))
+    assert sorted(counts) == list(range(1, 81))
+
+
+def test_a_new_window_sweeps_the_counters_of_earlier_ones(database):
+    count_hit("address:10.0.0.1", 0)
+    count_hit("address:10.0.0.2", 60)
+    count_hit("token:1", 120)  # first hit of a later window
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT bucket, window_start FROM {TABLE}")
+        assert cursor.fetchall() == [("token:1", 120)]
