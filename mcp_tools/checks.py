@@ -1,4 +1,5 @@
-"""System checks of the MCP surface: tool names follow the spec's rules.
+"""System checks of the MCP surface: tool names follow the spec's rules, and the
+middleware that authenticates ``/mcp`` runs after the one that gives requests their ids.
 
 MCP 2025-11-25 says a tool name is 1-128 characters of ``A-Z a-z 0-9 _ - .``; clients
 that enforce it refuse a whole server over one bad name. The rules are the SDK's own
@@ -12,12 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 from mcp.shared.tool_name_validation import validate_tool_name
 
 from mcp_tools.registry import registry
 
+REQUEST_LOG = "infrastructure.observability.middleware.RequestLogMiddleware"
+MCP_AUTH = "mcp_tools.middleware.McpAuthMiddleware"
 HINT = "Rename the tool: 1-128 characters of A-Z, a-z, 0-9, '_', '-' and '.' (MCP 2025-11-25)."
 
 
@@ -41,3 +45,21 @@ def tool_name_messages(names: Iterable[str]) -> list[CheckMessage]:
                 CheckWarning(f"Tool name {name!r}: {problems}.", hint=HINT, id="zava.W201")
             )
     return messages
+
+
+@register()
+def check_middleware_order(**kwargs: Any) -> list[CheckMessage]:
+    """McpAuthMiddleware audits and answers with the request ids RequestLogMiddleware
+    sets, so it must come after it (and the request log wraps every answer)."""
+    middleware = list(settings.MIDDLEWARE)
+    if MCP_AUTH not in middleware:
+        return []
+    if REQUEST_LOG in middleware and middleware.index(REQUEST_LOG) < middleware.index(MCP_AUTH):
+        return []
+    return [
+        Error(
+            f"{MCP_AUTH} needs {REQUEST_LOG} before it in MIDDLEWARE.",
+            hint="Put RequestLogMiddleware first: it gives every request its ids.",
+            id="zava.E202",
+        )
+    ]

@@ -17,7 +17,6 @@ other paths pass through untouched.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -27,7 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from mcp import types
 
 from infrastructure.credentials import TOKEN_PREFIX, bearer_credential
-from infrastructure.observability.middleware import client_request_id_of
+from infrastructure.observability.middleware import identified
 from mcp_tools.caller import Caller, authenticated
 from mcp_tools.jsonrpc import SERVER_ERROR, database_down_reply, error_response, respond
 from mcp_tools.outcomes import record_rejected
@@ -54,7 +53,8 @@ class McpAuthMiddleware:
         if request.method != "POST":
             return self.get_response(request)  # the view answers 405; nothing runs
 
-        request_id, client_request_id = _request_ids(request)
+        ids = identified(request)  # RequestLogMiddleware, outermost, gave it its ids
+        request_id, client_request_id = ids.zava_request_id, ids.zava_client_request_id
         try:
             token = retry_on_connection_loss(lambda: authenticate(request))
         except InsufficientScope:
@@ -102,19 +102,6 @@ def _too_many_requests(verdict: rate_limits.Verdict) -> HttpResponse:
 
 def _address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
-
-
-def _request_ids(request: HttpRequest) -> tuple[str, str]:
-    """The server's id for this request, and the client's own X-Request-ID (kept apart).
-
-    RequestLogMiddleware sets both; without it (tests of this middleware alone) they
-    are made here the same way.
-    """
-    request_id = getattr(request, "zava_request_id", None) or uuid.uuid4().hex
-    client_request_id = getattr(request, "zava_client_request_id", None)
-    if client_request_id is None:
-        client_request_id = client_request_id_of(request)
-    return request_id, client_request_id
 
 
 def _audit_rejected(request: HttpRequest, request_id: str, client_request_id: str) -> None:

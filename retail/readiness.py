@@ -98,12 +98,6 @@ def probe_migrations() -> ProbeResult:
     return ProbeResult("migrations", True)
 
 
-def forget_migration_state() -> None:
-    """Check migrations again on the next probe (tests, after ``migrate``)."""
-    global _migrations_applied
-    _migrations_applied = False
-
-
 def probe_row_level_security() -> ProbeResult:
     """Row-level security is enabled and forced on every tenant table."""
     try:

@@ -29,6 +29,7 @@ from django.test.utils import setup_databases, teardown_databases
 
 from retail.services.product_embeddings import embed_products
 from retail.services.seeding import ManagerSpec, SeedSummary, seed_retail
+from tests.identities import SEATTLE
 from tests.mcp_client import SharedSession
 from tests.pgbouncer import SYSTEM_PATH, PgBouncer, running_pgbouncer
 
@@ -127,6 +128,18 @@ def rate_limit_clock(monkeypatch) -> WindowClock:
     clock = WindowClock(now=(time.time() // window) * window + window / 2)
     monkeypatch.setattr(rate_limits, "time", clock)
     return clock
+
+
+@pytest.fixture
+def url(zava_server) -> str:
+    """The live server's /mcp URL."""
+    return zava_server.mcp_url
+
+
+@pytest.fixture
+def token(tokens) -> str:
+    """The Seattle store manager's bearer token: one store, the attacker's usual seat."""
+    return tokens[SEATTLE.email]
 
 
 @pytest.fixture

@@ -29,12 +29,6 @@ _lock = threading.Lock()
 _cached: tuple[float, list[ProbeResult]] | None = None
 
 
-def clear_cache() -> None:
-    global _cached
-    with _lock:
-        _cached = None
-
-
 def _readiness() -> list[ProbeResult]:
     global _cached
     with _lock:

@@ -11,12 +11,11 @@ when a provider that needs them is built.
 """
 
 from retail.embeddings.base import EmbeddingError, EmbeddingProvider
-from retail.embeddings.factory import PROVIDER_NAMES, clear_provider_cache, get_provider
+from retail.embeddings.factory import PROVIDER_NAMES, get_provider
 
 __all__ = [
     "PROVIDER_NAMES",
     "EmbeddingError",
     "EmbeddingProvider",
-    "clear_provider_cache",
     "get_provider",
 ]

@@ -55,12 +55,6 @@ def get_provider(name: str | None = None) -> EmbeddingProvider:
     return provider
 
 
-def clear_provider_cache() -> None:
-    """Forget every cached provider (tests; after changing settings at run time)."""
-    with _cache_lock:
-        _cache.clear()
-
-
 def _config(name: str, settings: Any) -> dict[str, Any]:
     if name == "local":
         return {}

@@ -38,8 +38,9 @@ from tests.conftest import (
 )
 from tests.identities import BELLEVUE, HEAD_OFFICE, SEATTLE, kind_id, store_ids
 from tests.mcp_client import SharedSession, tool_json
-from tests.mcp_tools import test_attacks, test_mcp
+from tests.mcp_tools import test_mcp
 from tests.pgbouncer import POOL_SIZE, PgBouncer
+from tests.security import test_attacks
 
 pytestmark = pytest.mark.pgbouncer
 

@@ -1,4 +1,5 @@
-"""The system check of tool names against MCP 2025-11-25's rules (zava.E201, W201)."""
+"""System checks of the MCP surface: tool names against MCP 2025-11-25's rules (zava.E201,
+W201), and the order of the middleware (zava.E202)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from mcp_tools.checks import tool_name_messages
+from mcp_tools.checks import REQUEST_LOG, check_middleware_order, tool_name_messages
 from mcp_tools.registry import registry
 
 
@@ -44,3 +45,15 @@ def test_a_bad_tool_name_stops_manage_py(monkeypatch):
     monkeypatch.setitem(tools, "get sales!", tools["get_current_utc_date"])
     with pytest.raises(SystemCheckError, match=r"zava\.E201"):
         call_command("check")
+
+
+def test_the_settings_put_the_request_log_before_the_mcp_middleware():
+    assert [m for m in run_checks() if m.id == "zava.E202"] == []
+
+
+def test_the_mcp_middleware_before_the_request_log_stops_manage_py(settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != REQUEST_LOG] + [REQUEST_LOG]
+    with pytest.raises(SystemCheckError, match=r"zava\.E202"):
+        call_command("check")
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != REQUEST_LOG]
+    assert [m.id for m in check_middleware_order()] == ["zava.E202"]

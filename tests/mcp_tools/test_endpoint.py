@@ -9,18 +9,7 @@ import pytest
 from django.test import Client
 from mcp import types
 
-from tests.identities import SEATTLE
 from tests.mcp_client import post, rpc, with_session
-
-
-@pytest.fixture
-def url(zava_server):
-    return zava_server.mcp_url
-
-
-@pytest.fixture
-def token(tokens):
-    return tokens[SEATTLE.email]
 
 
 def _healthy(url: str, token: str) -> None:

@@ -29,11 +29,6 @@ CALL = {
 }
 
 
-@pytest.fixture
-def url(zava_server):
-    return zava_server.mcp_url
-
-
 def _expired_token() -> str:
     issued = token_issue(manager=Manager.objects.get(email=SEATTLE.email), name="expired")
     AccessToken.objects.filter(pk=issued.token.pk).update(

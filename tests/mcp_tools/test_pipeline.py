@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from django.test import Client
 
 from mcp_tools.answers import text_answer
@@ -15,13 +14,7 @@ from retail.errors import ErrorCode
 from retail.models import AuditedRequest, Outcome
 from retail.tenancy import tenant_cursor
 from tests.conftest import backend_gone
-from tests.identities import SEATTLE
 from tests.round_trips import RoundTrips, counting_round_trips
-
-
-@pytest.fixture
-def token(tokens):
-    return tokens[SEATTLE.email]
 
 
 def _post_call(token: str, name: str, arguments: dict) -> dict:

@@ -41,11 +41,6 @@ from tests.mcp_client import SharedSession, fenced, post, rpc, with_session, wit
 MY_STORES = "zava://stores/mine"
 
 
-@pytest.fixture
-def url(zava_server):
-    return zava_server.mcp_url
-
-
 def _read(session: SharedSession, uri: str) -> types.ReadResourceResult:
     return session.run(lambda s: s.read_resource(AnyUrl(uri)))
 

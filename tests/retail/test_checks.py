@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.conf import settings
 from django.core.checks import Tags, run_checks
@@ -15,10 +13,8 @@ from tests.conftest import uncommitted
 
 
 @pytest.fixture(autouse=True)
-def fresh_migration_state() -> Iterator[None]:
-    readiness.forget_migration_state()
-    yield
-    readiness.forget_migration_state()
+def fresh_migration_state(monkeypatch) -> None:
+    monkeypatch.setattr(readiness, "_migrations_applied", False)
 
 
 def _zava_ids(databases: list[str] | None = ("default",)) -> set[str]:

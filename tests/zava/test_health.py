@@ -8,15 +8,12 @@ private server started with a role name that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
 from retail import readiness as probes
-from retail.embeddings import clear_provider_cache
 from tests.conftest import private_server, uncommitted
 from zava import health
 
@@ -24,12 +21,10 @@ CHECKS = {"database", "tenant_database", "migrations", "row_level_security", "em
 
 
 @pytest.fixture(autouse=True)
-def fresh_readiness() -> Iterator[None]:
-    health.clear_cache()
-    probes.forget_migration_state()
-    yield
-    health.clear_cache()
-    probes.forget_migration_state()
+def fresh_readiness(monkeypatch) -> None:
+    """Every probe computed afresh: no answer from the last second, migrations unchecked."""
+    monkeypatch.setattr(health, "CACHE_SECONDS", 0.0)
+    monkeypatch.setattr(probes, "_migrations_applied", False)
 
 
 def _ready() -> tuple[int, dict]:
@@ -89,11 +84,7 @@ def test_ready_fails_when_embeddings_come_from_another_model(database):
 
 @override_settings(ZAVA_EMBEDDING_PROVIDER="openai", OPENAI_API_KEY="")
 def test_ready_fails_when_the_embedding_model_cannot_load(database):
-    clear_provider_cache()
-    try:
-        status, body = _ready()
-    finally:
-        clear_provider_cache()
+    status, body = _ready()
     assert status == 503
     assert body["failing"] == ["embeddings"]
     assert body["checks"]["embeddings"]["error"] == "the embedding model cannot be loaded"
@@ -145,7 +136,11 @@ def test_ready_fails_on_a_server_whose_gateway_role_cannot_log_in(seeded, tmp_pa
     assert live.status_code == 200  # alive, just not ready: no restart loop
 
 
-def test_ready_is_computed_at_most_once_a_second(database, django_assert_max_num_queries):
+def test_ready_is_computed_at_most_once_a_second(
+    database, django_assert_max_num_queries, monkeypatch
+):
+    monkeypatch.setattr(health, "CACHE_SECONDS", 1.0)
+    monkeypatch.setattr(health, "_cached", None)
     _ready()
     with django_assert_max_num_queries(0):
         status, _ = _ready()

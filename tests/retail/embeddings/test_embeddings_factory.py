@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from retail.embeddings import EmbeddingError, clear_provider_cache, get_provider
+from retail.embeddings import EmbeddingError, get_provider
 from retail.embeddings.local import LocalEmbeddingProvider
 from retail.embeddings.openai_provider import OpenAIEmbeddingProvider
 
@@ -43,10 +43,8 @@ DEFAULTS = {
 def _isolated() -> Iterator[None]:
     if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
         settings.configure()  # running without the project's settings (-p no:django)
-    clear_provider_cache()
     with override_settings(**DEFAULTS):
         yield
-    clear_provider_cache()
 
 
 def test_default_is_the_shared_local_model() -> None:
