@@ -1,10 +1,12 @@
-"""What a tool call reports: SQL only as a fingerprint (or hash) plus its start."""
+"""What the server keeps of a tool call: metrics and log fields with SQL only as a
+fingerprint (or hash) plus its start, and a warning for a slow call."""
 
 from __future__ import annotations
 
+import logging
 from uuid import uuid4
 
-from django.test import override_settings
+from django.test import Client, override_settings
 from pglast.parser import fingerprint
 
 from mcp_tools import outcomes
@@ -12,6 +14,7 @@ from mcp_tools.caller import Caller
 from mcp_tools.outcomes import CallOutcome
 from mcp_tools.sql_guard import UNPARSED, QueryRejected, RejectionReason, check_query
 from retail.errors import InvalidInput
+from tests.identities import SEATTLE
 
 SQL = "SELECT store_id FROM retail.orders WHERE order_date > '2025-01-01'"
 
@@ -102,3 +105,35 @@ def test_telemetry_failures_never_fail_the_call(monkeypatch, caplog):
     )  # fmt: skip
     assert outcomes.observe_tool_call(CALLER, call) == {}
     assert "could not record metrics" in caplog.text
+
+
+def _call_in_process(token: str, name: str, arguments: dict):
+    """One tools/call through Django's whole middleware stack, no server."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": name, "arguments": arguments}}  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    return Client().post("/mcp", body, content_type="application/json", headers=headers)
+
+
+@override_settings(ZAVA_SLOW_QUERY_MS=0)
+def test_slow_calls_are_logged_at_warning_with_their_fingerprint(database, tokens, caplog):
+    sql = "SELECT count(*) FROM retail.orders WHERE store_id = 1"
+    with caplog.at_level(logging.INFO):
+        response = _call_in_process(
+            tokens[SEATTLE.email], "execute_sales_query", {"postgresql_query": sql}
+        )
+    assert response.status_code == 200
+    slow = [r for r in caplog.records if r.name == "zava.mcp.slow"]
+    assert len(slow) == 1
+    assert slow[0].levelno == logging.WARNING
+    assert slow[0].sql_fingerprint == fingerprint(sql)
+    assert slow[0].tool == "execute_sales_query"
+    assert slow[0].duration_ms >= 0
+    assert slow[0].manager_id == str(SEATTLE.id)
+    assert slow[0].request_id == response["X-Request-ID"]
+
+
+def test_fast_calls_log_no_warning(database, tokens, caplog):
+    with caplog.at_level(logging.INFO):
+        _call_in_process(tokens[SEATTLE.email], "get_current_utc_date", {})
+    assert not [r for r in caplog.records if r.name == "zava.mcp.slow"]

@@ -22,7 +22,7 @@ from retail.rate_limits import WINDOW_SECONDS
 from retail.services.tokens import token_issue
 from tests.conftest import LiveServer, private_server
 from tests.identities import SEATTLE, store_ids
-from tests.infrastructure.test_observability import METRICS_TOKEN, _sample, _scrape
+from tests.infrastructure.observability.conftest import METRICS_TOKEN, sample, scrape
 from tests.mcp_client import post, rpc, text_json
 
 pytestmark = pytest.mark.redis
@@ -53,8 +53,8 @@ def fresh_token(database) -> str:
 
 
 def _http_requests(host: LiveServer, status: int) -> float:
-    samples = _scrape(host.url).get("zava_http_requests", [])
-    return _sample(samples, endpoint="mcp", status=str(status))
+    samples = scrape(host.url).get("zava_http_requests", [])
+    return sample(samples, endpoint="mcp", status=str(status))
 
 
 def _start_in_a_fresh_window() -> None:
@@ -99,9 +99,9 @@ def _cache_counts(hosts: tuple[LiveServer, ...]) -> dict[tuple[str, str], float]
     """Query-answer cache hits and misses as each host's /metrics reports them."""
     counts = {}
     for host in hosts:
-        scraped = _scrape(host.url)
+        scraped = scrape(host.url)
         for outcome in ("hits", "misses"):
-            counts[host.url, outcome] = _sample(
+            counts[host.url, outcome] = sample(
                 scraped.get(f"zava_cache_{outcome}", []), cache="query"
             )
     return counts
@@ -130,8 +130,8 @@ def test_an_answer_cached_by_one_host_is_served_by_the_other(hosts, fresh_token,
 
 def test_each_host_reports_only_its_own_calls(hosts, fresh_token):
     def calls(host: LiveServer) -> float:
-        samples = _scrape(host.url).get("zava_tool_calls", [])
-        return _sample(samples, tool="get_current_utc_date", outcome="ok")
+        samples = scrape(host.url).get("zava_tool_calls", [])
+        return sample(samples, tool="get_current_utc_date", outcome="ok")
 
     before = [calls(host) for host in hosts]
     for host, count in zip(hosts, (1, 2), strict=True):
