@@ -20,11 +20,7 @@ from tests.identities import BELLEVUE, EASTERN_ONLINE, SEATTLE
 QUESTION = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
 
 
-@pytest.fixture(autouse=True)
-def empty_cache(database):  # the cache is a database table
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("empty_cache")  # every test starts with no answer
 
 
 def _answer(manager_id, sql: str = QUESTION):

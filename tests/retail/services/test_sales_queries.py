@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from retail.services import sales_queries
 from retail.services.sales_queries import run_sales_query
@@ -13,11 +12,7 @@ from tests.identities import SEATTLE
 QUESTION = "SELECT order_id FROM retail.orders ORDER BY order_id"
 
 
-@pytest.fixture(autouse=True)
-def empty_cache(database):  # the cache is a database table
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("empty_cache")  # every test starts with no answer
 
 
 def _run(sql: str = QUESTION, *, reads_clock: bool = False) -> QueryResult:
