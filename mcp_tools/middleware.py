@@ -62,7 +62,7 @@ class McpAuthMiddleware:
         except (DatabaseError, DatabaseDown):
             return respond(database_down_reply())
         if token is None:
-            verdict = rate_limits.check_failed_auth(_address(request))
+            verdict = rate_limits.check_failed_auth(client_address(request))
             if not verdict.allowed:
                 return _too_many_requests(verdict)
             _audit_rejected(request, request_id, client_request_id)
@@ -100,7 +100,8 @@ def _too_many_requests(verdict: rate_limits.Verdict) -> HttpResponse:
     return error_response(None, SERVER_ERROR, message, status=429, headers=headers)
 
 
-def _address(request: HttpRequest) -> str:
+def client_address(request: HttpRequest) -> str:
+    """The peer address, as the per-address limits count it."""
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

@@ -41,7 +41,7 @@ from mcp_tools.registry import registry
 from mcp_tools.sql_guard import QueryRejected
 from retail.errors import ErrorCode, ZavaError
 from retail.models import Outcome
-from retail.services.audit import record_request
+from retail.services.audit import UNKNOWN_NAME, record_request
 
 logger = logging.getLogger("zava.mcp")
 slow_logger = logging.getLogger("zava.mcp.slow")
@@ -49,7 +49,6 @@ slow_logger = logging.getLogger("zava.mcp.slow")
 # Methods that read data or run something on the caller's behalf: one audit row each.
 AUDITED_METHODS = frozenset({"tools/call", "resources/read", "prompts/get", "completion/complete"})
 UNRECORDED = "The request could not be recorded in the audit, so it was not answered; retry."
-UNKNOWN_TOOL = "(unknown)"
 _PEEK_BYTES = 65_536
 
 OUTCOMES = {
@@ -171,16 +170,17 @@ def _audit(caller: Caller, outcome: CallOutcome) -> bool:
 def record_refused(caller: Caller, method: str, params: Any) -> None:
     """A request whose parameters did not parse: refused before any handler ran."""
     name, arguments = subject(method, params)
-    spec = registry().tools.get(name) if method == "tools/call" else None
+    table = registry()
+    spec = table.tools.get(name) if method == "tools/call" else None
     try:
         record_request(
             **_caller_fields(caller),
             method=method,
             tool=name,
-            registered=registry().knows(method, name),
+            registered=table.knows(method, name),
             arguments=arguments,
             outcome=Outcome.REFUSED,
-            error_code="validation_error",
+            error_code=ErrorCode.VALIDATION,
             sql_argument=spec.sql_argument if spec else None,
         )
     except DatabaseError:
@@ -207,7 +207,7 @@ def record_rejected(request: HttpRequest, request_id: str, client_request_id: st
             registered=not audited or registry().knows(method, name),
             arguments={},  # an unauthenticated caller's arguments are not kept
             outcome=Outcome.UNAUTHORIZED,
-            error_code="authorization_error",
+            error_code=ErrorCode.AUTHORIZATION,
             request_id=request_id,
             client_request_id=client_request_id,
         )
@@ -244,7 +244,7 @@ def observe_tool_call(caller: Caller, call: CallOutcome) -> dict[str, Any]:
 
 
 def _observe(caller: Caller, call: CallOutcome) -> dict[str, Any]:
-    label = call.name if call.registered else UNKNOWN_TOOL
+    label = call.name if call.registered else UNKNOWN_NAME  # the audit's label too
     seconds = call.duration_ms / 1000
     outcome = str(call.outcome)
     metrics.TOOL_CALLS.labels(tool=label, outcome=outcome).inc()

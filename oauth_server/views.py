@@ -23,12 +23,19 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from oauth2_provider import views as toolkit
 
+from mcp_tools.middleware import client_address
 from mcp_tools.protected_resource import resource_url
 from oauth_server.redirect_uris import is_loopback, metadata_redirect_problems
 from retail import rate_limits
 from retail.services.oauth_access import manager_store_names, signed_in_manager
 
 View = Callable[..., HttpResponse]
+
+
+def _too_many_requests(verdict: rate_limits.Verdict) -> HttpResponse:
+    """429 with ``Retry-After`` and no body: these are forms and token requests."""
+    headers = {"Retry-After": str(verdict.retry_after), "Content-Length": "0"}
+    return HttpResponse(status=429, headers=headers)
 
 
 def limited(bucket: str, limit_setting: str) -> Callable[[View], View]:
@@ -39,13 +46,9 @@ def limited(bucket: str, limit_setting: str) -> Callable[[View], View]:
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method == "POST":
                 limit = getattr(settings, limit_setting)
-                address = request.META.get("REMOTE_ADDR") or "unknown"
-                verdict = rate_limits.check_address(address, bucket, limit)
+                verdict = rate_limits.check_address(client_address(request), bucket, limit)
                 if not verdict.allowed:
-                    return HttpResponse(
-                        status=429,
-                        headers={"Retry-After": str(verdict.retry_after), "Content-Length": "0"},
-                    )
+                    return _too_many_requests(verdict)
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -13,8 +13,7 @@ from collections import OrderedDict
 from retail.embeddings import EmbeddingProvider, get_provider
 from retail.errors import InvalidInput, ServiceUnavailable
 from retail.services.product_embeddings import stored_embeddings_match, vector_literal
-from retail.tenancy import QueryResult, tenant_cursor, to_json_value
-from retail.tenancy.queries import JsonValue
+from retail.tenancy import JsonValue, QueryResult, tenant_cursor, to_json_value
 
 MAX_ROWS_CAP = 100
 MAX_QUERY_CHARS = 1_000

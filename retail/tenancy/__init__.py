@@ -11,7 +11,13 @@
 * Tests that look inside the bare transaction import :mod:`.transaction` itself.
 """
 
-from retail.tenancy.queries import QueryResult, run_select, tenant_cursor, to_json_value
+from retail.tenancy.queries import (
+    JsonValue,
+    QueryResult,
+    run_select,
+    tenant_cursor,
+    to_json_value,
+)
 from retail.tenancy.resilience import DatabaseDown, retry_on_connection_loss, run_as_tenant
 from retail.tenancy.transaction import (
     TENANT_DB_ALIAS,
@@ -23,6 +29,7 @@ from retail.tenancy.transaction import (
 __all__ = [
     "TENANT_DB_ALIAS",
     "DatabaseDown",
+    "JsonValue",
     "QueryResult",
     "TenantContextDrift",
     "active_context",

@@ -15,6 +15,7 @@ from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from mcp_tools import dispatch, pipeline
 from mcp_tools.caller import Caller
 from mcp_tools.jsonrpc import SERVER_ERROR, Reply
+from mcp_tools.registry import registry
 from retail.models import AuditedRequest, Outcome
 from retail.tenancy import DatabaseDown
 from tests.identities import SEATTLE
@@ -111,15 +112,17 @@ def test_the_handshake_keeps_a_version_spoken_here_and_offers_the_latest_otherwi
     assert "tools" in latest["capabilities"]
 
 
-def test_lists_are_the_same_every_time_and_carry_icons_only_under_an_origin(caller):
-    def names(origin: str | None) -> list[dict]:
+def test_the_tool_list_is_the_registrys_with_icons_only_under_an_origin(caller):
+    def tools(origin: str | None) -> list[dict]:
         return _answer(caller, {"id": 1, "method": "tools/list"}, origin).message["result"]["tools"]
 
-    first, again = names(ORIGIN), names(ORIGIN)
-    assert [t["name"] for t in first] == [t["name"] for t in again]
-    assert "execute_sales_query" in [t["name"] for t in first]
-    assert all(icon["src"].startswith(ORIGIN) for t in first for icon in t.get("icons", []))
-    assert not any("icons" in t for t in names(None))
+    listed = tools(ORIGIN)
+    assert [t["name"] for t in listed] == [t.name for t in registry().tool_list]
+    assert "execute_sales_query" in [t["name"] for t in listed]
+    for tool in listed:
+        assert tool["icons"], tool["name"]
+        assert all(icon["src"].startswith(f"{ORIGIN}/") for icon in tool["icons"])
+    assert not any("icons" in t for t in tools(None))
     assert _audited(caller) == []  # lists read no data
 
 

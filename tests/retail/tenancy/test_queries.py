@@ -65,10 +65,12 @@ def test_a_trailing_semicolon_is_one_statement(database):
     assert _select("SELECT 1 AS one;  ").rows == [[1]]
 
 
-def test_stacked_statements_are_refused_by_the_protocol_not_run(database):
-    # No guard here: the row-limit shell and the extended protocol refuse it alone.
+def test_stacked_statements_are_refused_without_the_guard(database):
+    # No guard here: inside the row-limit shell, sent by the extended protocol, a
+    # second statement is a syntax error.
     error = _refusal("SELECT 1; SELECT store_id FROM retail.stores")
     assert isinstance(error, DatabaseFailure)
+    assert error.reason == "42601"
 
 
 def test_rows_are_the_callers_only(database):
