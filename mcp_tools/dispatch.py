@@ -1,15 +1,25 @@
-"""One JSON-RPC message in, one answer out: MCP's methods, whatever the transport.
+"""One JSON-RPC message in, one answer out: MCP's methods, whatever the transport or era.
 
 The HTTP endpoint (:mod:`mcp_tools.endpoint`) and stdio (``manage.py mcp_stdio``)
-both hand a parsed message and the caller to :func:`answer` and turn the
-:class:`~mcp_tools.jsonrpc.Reply` into their own framing. Lists and ``initialize``
-come from data built at start-up (the registry); tools, resource reads, prompts and
-completions go to :mod:`mcp_tools.pipeline`. Nothing here touches the database.
+both hand a parsed message, the caller and, for a 2026-07-28 request, its
+:class:`~mcp_tools.eras.Envelope` to :func:`answer`, and turn the
+:class:`~mcp_tools.jsonrpc.Reply` into their own framing. Lists, ``initialize`` and
+``server/discover`` come from data built at start-up (the registry); tools, resource
+reads, prompts and completions go to :mod:`mcp_tools.pipeline`, the same for both
+eras. Nothing here touches the database.
+
+The eras differ only at the edges. A modern request has no ``initialize``, ``ping``
+or ``logging/setLevel`` (the revision removed them: -32601, HTTP 404) and has
+``server/discover``; its results say ``resultType: "complete"`` and carry the
+server's identity in ``_meta``, and the cacheable ones say how long and to whom
+they may be cached (:func:`caching_hints`); an unknown resource is -32602, as the
+revision asks, where legacy clients keep the 2025 spec's -32002.
 """
 
 from __future__ import annotations
 
 import typing
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -17,9 +27,10 @@ from mcp import types
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from mcp_tools import icons, outcomes, pipeline, server
+from mcp_tools import eras, icons, outcomes, pipeline, server
 from mcp_tools.answers import validation_summary
 from mcp_tools.caller import Caller
+from mcp_tools.eras import Envelope
 from mcp_tools.jsonrpc import Reply, database_down_reply, error_reply, result_reply
 from mcp_tools.registry import registry
 from retail.tenancy import DatabaseDown
@@ -29,11 +40,50 @@ REQUEST_TYPES: dict[str, type[Any]] = {
     model.model_fields["method"].annotation.__args__[0]: model
     for model in typing.get_args(types.ClientRequestType)
 }
+DISCOVER = "server/discover"
+# Answers that change only when the server is deployed: the same for every caller.
+STATIC_ANSWERS = frozenset(
+    {DISCOVER, "tools/list", "prompts/list", "resources/list", "resources/templates/list"}
+)
+# Requests of the handshake era that 2026-07-28 removed.
+REMOVED_IN_MODERN = frozenset(
+    {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
+)
+# Notifications of the handshake era that 2026-07-28 removed.
+REMOVED_NOTIFICATIONS = frozenset({"notifications/initialized", "notifications/roots/list_changed"})
+# How long a client may keep an answer that changes only when the server is deployed
+# (lists, discovery): the same for every caller, so shared caches may keep it too.
+STATIC_TTL_MS = 5 * 60 * 1000
+# A resource read: every resource depends on the caller's stores (the documentation
+# names them), so only the caller's own client may keep it, and not for long: head
+# office can change the stores a manager sees at any time.
+READ_TTL_MS = 60 * 1000
 
 
-def answer(message: dict[str, Any], caller: Caller, origin: str | None) -> Reply:
-    """The answer to one JSON-RPC 2.0 message from ``caller``; list items get their
-    icons under ``origin`` (none without one)."""
+def caching_hints(method: str) -> tuple[int, str] | None:
+    """``(ttlMs, cacheScope)`` for a modern result of ``method``; None when not cacheable."""
+    if method in STATIC_ANSWERS:
+        return STATIC_TTL_MS, "public"
+    if method == "resources/read":
+        return READ_TTL_MS, "private"
+    return None
+
+
+def answer(
+    message: dict[str, Any], caller: Caller, origin: str | None, envelope: Envelope | None = None
+) -> Reply:
+    """The answer to one JSON-RPC 2.0 message from ``caller``: under the 2026-07-28
+    rules when it came with an ``envelope``, else as in the handshake era. List items
+    get their icons under ``origin`` (none without one)."""
+    reply = _answer(message, caller, origin, envelope)
+    if envelope is None or reply.message is None:
+        return reply
+    return _modern(reply, message.get("method"), origin)
+
+
+def _answer(
+    message: dict[str, Any], caller: Caller, origin: str | None, envelope: Envelope | None
+) -> Reply:
     method = message.get("method")
     if method is None:
         if "id" in message and ("result" in message or "error" in message):
@@ -42,15 +92,23 @@ def answer(message: dict[str, Any], caller: Caller, origin: str | None) -> Reply
     if not isinstance(method, str):
         return error_reply(None, types.INVALID_REQUEST, "The method must be a string.", status=400)
     if "id" not in message:
+        if envelope is not None and method in REMOVED_NOTIFICATIONS:
+            return _not_found(None, method, envelope)
         return Reply(None)  # notifications never get an answer
     request_id = message["id"]
     if isinstance(request_id, bool) or not isinstance(request_id, str | int):
         return error_reply(
             None, types.INVALID_REQUEST, "The id must be a string or an integer.", status=400
         )
+    if envelope is not None:
+        if method == DISCOVER:
+            return result_reply(request_id, discover_result(origin))
+        if method in REMOVED_IN_MODERN:
+            return _not_found(request_id, method, envelope)
+        caller = replace(caller, client=envelope.client)
     model = REQUEST_TYPES.get(method)
     if model is None:
-        return error_reply(request_id, types.METHOD_NOT_FOUND, f"Method not found: {method[:64]}")
+        return _not_found(request_id, method, envelope)
     try:
         parsed = model.model_validate(
             {"method": method, "params": message["params"]}
@@ -62,19 +120,66 @@ def answer(message: dict[str, Any], caller: Caller, origin: str | None) -> Reply
             outcomes.record_refused(caller, method, message.get("params"))
         return error_reply(request_id, types.INVALID_PARAMS, validation_summary(exc))
     try:
-        return _run(request_id, parsed, caller, origin)
+        return _run(request_id, parsed, caller, origin, modern=envelope is not None)
     except pipeline.RpcError as refused:
-        return error_reply(request_id, refused.code, refused.message)
+        code = refused.code
+        if envelope is not None and code == pipeline.RESOURCE_NOT_FOUND:
+            code = types.INVALID_PARAMS  # 2026-07-28 retired -32002
+        return error_reply(request_id, code, refused.message, data=refused.data)
     except DatabaseDown:
         return database_down_reply()
 
 
-def _run(request_id: str | int, parsed: Any, caller: Caller, origin: str | None) -> Reply:
+def _not_found(request_id: str | int | None, method: str, envelope: Envelope | None) -> Reply:
+    """-32601; a modern request also gets HTTP 404, which tells it apart from a legacy 400."""
+    status = 200 if envelope is None else 404
+    text = f"Method not found: {method[:64]}"
+    if envelope is not None and method in REMOVED_IN_MODERN | REMOVED_NOTIFICATIONS:
+        text += f" (removed in MCP {envelope.version})"
+    return error_reply(request_id, types.METHOD_NOT_FOUND, text, status=status)
+
+
+def _modern(reply: Reply, method: str | None, origin: str | None) -> Reply:
+    """A result as 2026-07-28 frames it; errors pass as they are."""
+    result = (reply.message or {}).get("result")
+    if not isinstance(result, dict):
+        return reply
+    result["resultType"] = "complete"
+    result.setdefault("_meta", {})[eras.SERVER_INFO_KEY] = _server_info(origin)
+    hints = caching_hints(method) if isinstance(method, str) else None
+    if hints is not None:
+        result["ttlMs"], result["cacheScope"] = hints
+    return reply
+
+
+@lru_cache(maxsize=64)
+def _server_info(origin: str | None) -> dict[str, Any]:
+    return server.server_info(origin).model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def discover_result(origin: str | None) -> types.Result:
+    """``server/discover``: the versions, capabilities and instructions, with no handshake."""
+    return types.Result.model_validate(
+        {
+            "supportedVersions": list(eras.SUPPORTED_VERSIONS),
+            "capabilities": server.MODERN_CAPABILITIES,
+            "instructions": server.INSTRUCTIONS,
+        }
+    )
+
+
+def _run(
+    request_id: str | int, parsed: Any, caller: Caller, origin: str | None, *, modern: bool
+) -> Reply:
     params = parsed.params
     if isinstance(parsed, types.CallToolRequest):
-        return result_reply(
-            request_id, pipeline.run_tool_call(caller, params.name, params.arguments)
-        )
+        called = pipeline.run_tool_call(caller, params.name, params.arguments)
+        if modern and called.isError and params.name not in registry().tools:
+            # 2026-07-28 makes an unknown tool a protocol error; 2025 clients keep
+            # the tool error they had (the pipeline recorded the call either way).
+            unknown = pipeline.unknown_tool(params.name)
+            return error_reply(request_id, types.INVALID_PARAMS, unknown)
+        return result_reply(request_id, called)
     if isinstance(parsed, types.ReadResourceRequest):
         return result_reply(request_id, pipeline.read_resource(caller, str(params.uri)))
     if isinstance(parsed, types.GetPromptRequest):

@@ -12,14 +12,21 @@ it answers 503 with ``Retry-After``.
 Every answer is JSON (:mod:`mcp_tools.jsonrpc`): a method other than POST gets 405
 and a body over ``ZAVA_MCP_MAX_BODY_BYTES`` 413, each with a JSON-RPC error.
 
-Every request but ``initialize`` (which negotiates in its body) names its protocol
-version in ``MCP-Protocol-Version``: an unsupported one gets 400, a missing one means
-the spec's default (2025-03-26), and the answer carries the version in effect.
+Both eras of MCP are spoken here (:mod:`mcp_tools.eras`). A 2025-era request names
+its version in ``MCP-Protocol-Version`` (``initialize`` negotiates in its body; a
+missing header means the spec's default, 2025-03-26). A 2026-07-28 request carries
+its envelope in ``params._meta``, and the headers that mirror its body must agree
+with it (:func:`header_mismatch`): else HTTP 400 with -32020. A version spoken in
+neither era gets 400 with -32022 and the versions that are. Every answer carries the
+version in effect.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from typing import Any
 
 from django.conf import settings
@@ -29,24 +36,85 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from mcp import types
-from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 
-from mcp_tools import dispatch
+from mcp_tools import dispatch, eras
 from mcp_tools.caller import authenticated
+from mcp_tools.eras import Envelope, EnvelopeRefused
 from mcp_tools.jsonrpc import JSON, error_response, respond
 from mcp_tools.protected_resource import public_origin
 
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
+METHOD_HEADER = "Mcp-Method"
+NAME_HEADER = "Mcp-Name"
+# The body field each method's Mcp-Name header mirrors.
+NAMED_BY = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+BASE64_SENTINEL = re.compile(r"=\?base64\?(.*)\?=", re.DOTALL)
+VERSION_MISMATCH = (
+    f"The {PROTOCOL_VERSION_HEADER} header does not match the body's protocol version."
+)
+# What an HTTP field value may hold (RFC 9110): visible ASCII, space and tab.
+FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
-def _unsupported_version(message: dict[str, Any], version: str) -> HttpResponse:
-    """400, as the spec asks, with a JSON-RPC error naming the versions spoken here."""
+def _request_id(message: dict[str, Any]) -> str | int | None:
     request_id = message.get("id")
     if isinstance(request_id, bool) or not isinstance(request_id, str | int):
-        request_id = None
-    supported = ", ".join(SUPPORTED_PROTOCOL_VERSIONS)
-    text = f"Unsupported MCP-Protocol-Version {version[:32]!r}; supported versions: {supported}."
-    return error_response(request_id, types.INVALID_REQUEST, text, status=400)
+        return None
+    return request_id
+
+
+def _refused(message: dict[str, Any], refused: EnvelopeRefused) -> HttpResponse:
+    return error_response(
+        _request_id(message), refused.code, refused.message, status=400, data=refused.data
+    )
+
+
+def _header_value(text: str) -> str | None:
+    """A mirrored header's value, Base64 sentinel decoded; None when it is malformed."""
+    text = text.strip(" \t")
+    if not FIELD_VALUE.fullmatch(text):
+        return None
+    encoded = BASE64_SENTINEL.fullmatch(text)
+    if encoded is None:
+        return text
+    try:
+        return base64.b64decode(encoded.group(1), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def header_mismatch(
+    request: HttpRequest, message: dict[str, Any], envelope: Envelope
+) -> str | None:
+    """Why the headers of a 2026-07-28 request disagree with its body, or None.
+
+    Intermediaries may route or limit on ``MCP-Protocol-Version``, ``Mcp-Method`` and
+    ``Mcp-Name``; the server executes the body, so a request whose headers say
+    otherwise is refused rather than served. Names compare case-insensitively (as
+    HTTP has them), values exactly, around whitespace aside.
+    """
+    version = request.headers.get(PROTOCOL_VERSION_HEADER)
+    if version is None:
+        return f"The {PROTOCOL_VERSION_HEADER} header is missing."
+    if version.strip(" \t") != envelope.version:
+        return VERSION_MISMATCH
+    method = message.get("method")
+    sent_method = request.headers.get(METHOD_HEADER)
+    if sent_method is None:
+        return None if "id" not in message else f"The {METHOD_HEADER} header is missing."
+    if _header_value(sent_method) != method:
+        return f"The {METHOD_HEADER} header does not match the body's method."
+    field = NAMED_BY.get(method) if isinstance(method, str) else None
+    params = message.get("params")
+    named = params.get(field) if field and isinstance(params, dict) else None
+    if not isinstance(named, str):
+        return None  # the method's own validation reports a missing name
+    sent_name = request.headers.get(NAME_HEADER)
+    if sent_name is None:
+        return f"The {NAME_HEADER} header is missing."
+    if _header_value(sent_name) != named:
+        return f"The {NAME_HEADER} header does not match the body's params.{field}."
+    return None
 
 
 def _body_within_limit(request: HttpRequest) -> bytes | None:
@@ -125,18 +193,41 @@ class McpEndpointView(View):
             return error_response(
                 None, types.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.", status=400
             )
-        caller = authenticated(request).zava_caller
-        origin = public_origin(request)
-        if message.get("method") == "initialize":  # the version is negotiated in the body
-            reply = dispatch.answer(message, caller, origin)
-            response = respond(reply)
-            negotiated = (reply.message or {}).get("result", {}).get("protocolVersion")
-            if negotiated:
-                response[PROTOCOL_VERSION_HEADER] = negotiated
-            return response
-        version = request.headers.get(PROTOCOL_VERSION_HEADER, types.DEFAULT_NEGOTIATED_VERSION)
-        if version not in SUPPORTED_PROTOCOL_VERSIONS:
-            return _unsupported_version(message, version)
-        response = respond(dispatch.answer(message, caller, origin))
-        response[PROTOCOL_VERSION_HEADER] = version
+        return _answer(request, message)
+
+
+def _answer(request: HttpRequest, message: dict[str, Any]) -> HttpResponse:
+    """The response to a well-formed JSON-RPC message, in the era it speaks."""
+    caller = authenticated(request).zava_caller
+    origin = public_origin(request)
+    header_version = request.headers.get(PROTOCOL_VERSION_HEADER)
+    if header_version is not None:
+        header_version = header_version.strip(" \t")
+    body_version = eras.declared_version(message)
+    legacy = body_version is None and not eras.is_modern(header_version)
+    if legacy and message.get("method") == "initialize":  # the version is negotiated in the body
+        reply = dispatch.answer(message, caller, origin)
+        response = respond(reply)
+        negotiated = (reply.message or {}).get("result", {}).get("protocolVersion")
+        if negotiated:
+            response[PROTOCOL_VERSION_HEADER] = negotiated
         return response
+    if header_version is not None and body_version not in (None, header_version):
+        return _refused(message, EnvelopeRefused(eras.HEADER_MISMATCH, VERSION_MISMATCH))
+    if header_version is not None and header_version not in eras.SUPPORTED_VERSIONS:
+        return _refused(message, eras.unsupported_version(header_version))
+    try:
+        envelope = eras.read_envelope(message, header_version)
+    except EnvelopeRefused as refusal:
+        return _refused(message, refusal)
+    if envelope is not None:
+        mismatch = header_mismatch(request, message, envelope)
+        if mismatch is not None:
+            return _refused(message, EnvelopeRefused(eras.HEADER_MISMATCH, mismatch))
+        response = respond(dispatch.answer(message, caller, origin, envelope))
+        response[PROTOCOL_VERSION_HEADER] = envelope.version
+        return response
+    version = header_version or types.DEFAULT_NEGOTIATED_VERSION
+    response = respond(dispatch.answer(message, caller, origin))
+    response[PROTOCOL_VERSION_HEADER] = version
+    return response

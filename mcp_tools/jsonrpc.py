@@ -49,8 +49,12 @@ def error_reply(
     *,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Reply:
-    error = {"code": code, "message": message}
+    """An error answer; ``data`` is the error's optional ``data`` member."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
     return Reply({"jsonrpc": "2.0", "id": request_id, "error": error}, status, headers or {})
 
 
@@ -98,5 +102,8 @@ def error_response(
     *,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    return respond(error_reply(request_id, code, message, status=status, headers=headers))
+    return respond(
+        error_reply(request_id, code, message, status=status, headers=headers, data=data)
+    )

@@ -142,6 +142,7 @@ def _caller_fields(caller: Caller) -> dict[str, Any]:
         "token_id": caller.token_id,
         "request_id": caller.request_id,
         "client_request_id": caller.client_request_id,
+        "client": caller.client,
     }
 
 

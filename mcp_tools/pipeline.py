@@ -49,10 +49,11 @@ TOOL_FAILED = "The tool failed unexpectedly; the incident has been logged."
 class RpcError(Exception):
     """A request the transport answers with a JSON-RPC error (not a tool error)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, data: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message[:500]
+        self.data = data
 
 
 def _as_caller(caller: Caller, work: Callable[[], T], failure: str) -> T:
@@ -123,12 +124,16 @@ def run_tool_call(
     return types.CallToolResult(content=content, structuredContent=answer.structured, isError=False)
 
 
+def unknown_tool(name: str) -> str:
+    """What a call of a tool that is not here is told: the tools that are."""
+    return f"Unknown tool {name[:64]!r}. Tools: {', '.join(sorted(registry().tools))}."
+
+
 def _validated(
     spec: ToolSpec | None, name: str, given: dict[str, Any]
 ) -> tuple[ToolSpec, dict[str, Any]]:
     if spec is None:
-        known = ", ".join(sorted(registry().tools))
-        raise InvalidInput(f"Unknown tool {name[:64]!r}. Tools: {known}.", reason="tool")
+        raise InvalidInput(unknown_tool(name), reason="tool")
     try:
         return spec, spec.validated(given)
     except ValidationError as exc:
@@ -188,8 +193,9 @@ def read_resource(caller: Caller, uri: str) -> types.ReadResourceResult:
     )
     _record_or_refuse(caller, outcome)
     if error is not None:
-        code = RESOURCE_NOT_FOUND if error.code == ErrorCode.VALIDATION else types.INTERNAL_ERROR
-        raise RpcError(code, error.message)
+        if error.code == ErrorCode.VALIDATION:
+            raise RpcError(RESOURCE_NOT_FOUND, error.message, data={"uri": uri[:1000]})
+        raise RpcError(types.INTERNAL_ERROR, error.message)
     if isinstance(content, bytes):
         blob = base64.b64encode(content).decode()
         item: types.TextResourceContents | types.BlobResourceContents = (

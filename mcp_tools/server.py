@@ -25,6 +25,7 @@ from mcp_tools import icons
 from mcp_tools.answers import ToolAnswer
 
 SERVER_VERSION = "0.1.0"
+SERVER_TITLE = "Zava Retail Analytics"
 SERVER_DESCRIPTION = (
     "Retail analytics for Zava's stores (sales, products, stock and trends), answered "
     "from the rows each manager's stores may see."
@@ -51,6 +52,12 @@ CAPABILITIES = types.ServerCapabilities(
     tools=types.ToolsCapability(listChanged=False),
     completions=types.CompletionsCapability(),
 )
+# The same, as 2026-07-28's server/discover states them, with the extensions spoken
+# here (none yet).
+MODERN_CAPABILITIES: dict[str, object] = {
+    **CAPABILITIES.model_dump(by_alias=True, mode="json", exclude_none=True),
+    "extensions": {},
+}
 
 
 READ_ONLY = types.ToolAnnotations(
@@ -142,6 +149,7 @@ def server_info(origin: str | None) -> types.Implementation:
     """
     info: dict[str, object] = {
         "name": SERVER_NAME,
+        "title": SERVER_TITLE,
         "version": SERVER_VERSION,
         "description": SERVER_DESCRIPTION,
     }

@@ -176,6 +176,39 @@ def post(url: str, body: Any, *, token: str | None = None, headers: dict | None 
     return httpx.post(url, content=content, headers=all_headers, timeout=30)
 
 
+MODERN = "2026-07-28"
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "zava-tests", "version": "1.0"},
+}
+NAMED_BY = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+
+
+def modern_message(method: str, params: dict | None = None, request_id: int = 1) -> dict:
+    """A 2026-07-28 request: its envelope in ``params._meta``."""
+    params = dict(params or {})
+    params["_meta"] = {**MODERN_META, **params.get("_meta", {})}
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+
+
+def modern_headers(message: dict) -> dict[str, str]:
+    """The headers a 2026-07-28 client mirrors from ``message``'s body."""
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": message["method"]}
+    field = NAMED_BY.get(message["method"])
+    if field and field in message.get("params", {}):
+        headers["Mcp-Name"] = message["params"][field]
+    return headers
+
+
+def modern_rpc(
+    url: str, token: str, method: str, params: dict | None = None, *, headers: dict | None = None
+):
+    """A 2026-07-28 request over HTTP, with the headers a conforming client sends."""
+    message = modern_message(method, params)
+    return post(url, message, token=token, headers={**modern_headers(message), **(headers or {})})
+
+
 def rpc(url: str, token: str, method: str, params: dict | None = None, request_id: int = 1):
     message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
     if params is not None:

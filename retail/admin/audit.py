@@ -104,6 +104,7 @@ class AuditedRequestAdmin(EstimatedCountAdminMixin, ZavaModelAdmin):
         "duration_ms",
         "request_id",
         "client_request_id",
+        "client",
         "query_fingerprint",
         "query_sha256",
         "sanitised",

@@ -90,6 +90,13 @@ class AuditedRequest(models.Model):
         db_default="",
         help_text="The X-Request-ID the client sent, if well formed; the client chooses it.",
     )
+    client = models.CharField(
+        "client (unverified)",
+        max_length=200,
+        blank=True,
+        db_default="",
+        help_text="The name and version the client gave (MCP 2026-07-28 clientInfo), as it said.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -41,8 +41,8 @@ WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
 INSERT INTO audit_requests
     (manager_id, token_id, method, tool, unverified_name, arguments, sanitised,
      query_sha256, query_fingerprint, outcome, error_code, rows, duration_ms,
-     request_id, client_request_id, created_at)
-SELECT %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, now()
+     request_id, client_request_id, client, created_at)
+SELECT %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now()
   FROM async_commit
 """
 
@@ -66,6 +66,7 @@ def record_request(
     duration_ms: float | None = None,
     request_id: str = "",
     client_request_id: str = "",
+    client: str = "",
     method: str = TOOL_CALL,
     registered: bool = True,
     sql_argument: str | None = None,
@@ -105,6 +106,7 @@ def record_request(
                 duration_ms,
                 request_id[:64],
                 storable_text(client_request_id, cleaning)[:64],
+                storable_text(client, cleaning)[:200],
             ],
         )
 

@@ -12,13 +12,14 @@ import pytest
 from mcp import types
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 
-from mcp_tools import dispatch, pipeline
+from mcp_tools import dispatch, eras, pipeline
 from mcp_tools.caller import Caller
 from mcp_tools.jsonrpc import SERVER_ERROR, Reply
 from mcp_tools.registry import registry
 from retail.models import AuditedRequest, Outcome
 from retail.tenancy import DatabaseDown
 from tests.identities import SEATTLE
+from tests.mcp_client import MODERN_META, modern_message
 
 ORIGIN = "http://zava.test"
 
@@ -149,3 +150,29 @@ def test_a_database_that_is_down_is_a_503_with_retry_after(caller, monkeypatch):
     assert reply.status == 503
     assert reply.headers["Retry-After"]
     assert reply.message["error"]["code"] == SERVER_ERROR
+
+
+def test_a_modern_request_records_the_client_it_named(caller):
+    message = modern_message(
+        "tools/call", {"name": "get_current_utc_date", "arguments": {}}, request_id=4
+    )
+    envelope = eras.read_envelope(message)
+    reply = dispatch.answer(message, caller, None, envelope)
+    assert reply.message is not None
+    assert reply.message["result"]["resultType"] == "complete"
+    assert [row.client for row in _audited(caller)] == ["zava-tests 1.0"]
+
+
+def test_a_legacy_request_records_no_client(caller):
+    _answer(caller, {"id": 5, "method": "tools/call",
+                     "params": {"name": "get_current_utc_date", "arguments": {}}})  # fmt: skip
+    assert [row.client for row in _audited(caller)] == [""]
+
+
+def test_removed_notifications_are_not_found_in_the_modern_lane_only(caller):
+    notification = {"jsonrpc": "2.0", "method": "notifications/initialized",
+                    "params": {"_meta": MODERN_META}}  # fmt: skip
+    reply = dispatch.answer(notification, caller, None, eras.read_envelope(notification))
+    assert reply.status == 404
+    assert reply.message is not None and reply.message["id"] is None
+    assert _answer(caller, {"method": "notifications/initialized"}).message is None

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from django.test import Client
 from mcp import types
 
-from tests.mcp_client import post, rpc, with_session
+from tests.mcp_client import (
+    JSON_HEADERS,
+    MODERN,
+    modern_headers,
+    modern_message,
+    modern_rpc,
+    post,
+    rpc,
+    with_session,
+)
 
 
 def _healthy(url: str, token: str) -> None:
@@ -160,11 +172,14 @@ def test_an_unsupported_protocol_version_gets_400_with_a_json_rpc_error(
     assert response.status_code == 400
     error = response.json()
     assert error["id"] == 7
-    assert error["error"]["code"] == types.INVALID_REQUEST
-    assert error["error"]["message"] == (
-        f"Unsupported MCP-Protocol-Version {version!r}; supported versions: "
-        "2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25."
-    )
+    # The 2026-07-28 revision's error, which a 2025 client reads as any 400: it names
+    # the versions spoken here, newest first, so a client of either era can pick one.
+    assert error["error"]["code"] == -32022
+    assert error["error"]["data"] == {
+        "supported": ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"],
+        "requested": version,
+    }
+    assert "2026-07-28, 2025-11-25" in error["error"]["message"]
 
 
 def test_notifications_with_an_unsupported_version_get_400_too(url, token):
@@ -239,3 +254,148 @@ def test_responses_carry_a_server_request_id_and_echo_the_clients_apart(url, tok
                     headers={"X-Request-ID": "test-request-0001"})  # fmt: skip
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
     assert response.headers["X-Client-Request-ID"] == "test-request-0001"
+
+
+# --- MCP 2026-07-28 (stateless): the same endpoint, no handshake ------------------------
+
+
+def test_a_modern_client_discovers_without_a_handshake(url, token):
+    response = modern_rpc(url, token, "server/discover")
+    assert response.status_code == 200
+    assert response.headers["MCP-Protocol-Version"] == MODERN
+    result = response.json()["result"]
+    assert result["resultType"] == "complete"
+    assert result["supportedVersions"][0] == MODERN
+    assert "2025-11-25" in result["supportedVersions"]  # dual-era: both are spoken
+    assert set(result["capabilities"]) >= {"tools", "resources", "prompts", "extensions"}
+    assert result["instructions"].startswith("Zava retail analytics")
+    info = result["_meta"]["io.modelcontextprotocol/serverInfo"]
+    assert {"name", "title", "version", "description", "icons"} <= set(info)
+    assert (result["ttlMs"], result["cacheScope"]) == (300_000, "public")
+
+
+def test_modern_lists_say_they_are_complete_and_how_long_to_cache_them(url, token):
+    for method in ["tools/list", "prompts/list", "resources/list", "resources/templates/list"]:
+        result = modern_rpc(url, token, method).json()["result"]
+        assert result["resultType"] == "complete", method
+        assert (result["ttlMs"], result["cacheScope"]) == (300_000, "public"), method
+    legacy = rpc(url, token, "tools/list").json()["result"]
+    assert not {"resultType", "ttlMs", "cacheScope"} & set(legacy)  # 2025 answers unchanged
+
+
+def test_a_modern_resource_read_is_private_to_the_caller(url, token):
+    response = modern_rpc(url, token, "resources/read", {"uri": "zava://stores/mine"})
+    result = response.json()["result"]
+    assert (result["ttlMs"], result["cacheScope"]) == (60_000, "private")
+    text = result["contents"][0]["text"]
+    assert '"r":[[1,' in text and '"n":1}' in text  # Seattle's own store, and no other
+
+
+def test_a_modern_tool_call_is_fenced_to_the_callers_stores(url, token):
+    sql = "SELECT DISTINCT store_id FROM retail.orders ORDER BY 1"
+    params = {"name": "execute_sales_query", "arguments": {"postgresql_query": sql}}
+    result = modern_rpc(url, token, "tools/call", params).json()["result"]
+    assert result["resultType"] == "complete"
+    assert result["isError"] is False
+    assert '"r":[[1]]' in result["content"][0]["text"]  # Seattle's token: store 1 only
+
+
+def test_a_modern_request_without_its_envelope_is_refused_with_400(url, token):
+    message = {"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {}}
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/list"}
+    response = post(url, message, token=token, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["id"] == 3
+    assert response.json()["error"]["code"] == types.INVALID_PARAMS
+    without_capabilities = modern_message("tools/list")
+    del without_capabilities["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]
+    response = post(url, without_capabilities, token=token, headers=headers)
+    assert (response.status_code, response.json()["error"]["code"]) == (400, -32602)
+
+
+def test_a_modern_request_may_leave_out_client_info(url, token):
+    message = modern_message("tools/list")
+    del message["params"]["_meta"]["io.modelcontextprotocol/clientInfo"]
+    response = post(url, message, token=token, headers=modern_headers(message))
+    assert response.status_code == 200
+
+
+def test_an_unknown_version_in_the_envelope_gets_32022_with_the_supported_ones(url, token):
+    message = modern_message("tools/list")
+    message["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = "2099-01-01"
+    headers = {**modern_headers(message), "MCP-Protocol-Version": "2099-01-01"}
+    response = post(url, message, token=token, headers=headers)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == -32022
+    assert error["data"]["requested"] == "2099-01-01"
+    assert MODERN in error["data"]["supported"]
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("MCP-Protocol-Version", "2025-11-25"),  # the body says 2026-07-28
+        ("Mcp-Method", "tools/list"),  # the body calls a tool
+        ("Mcp-Method", "TOOLS/CALL"),  # values are case-sensitive
+        ("Mcp-Name", "execute_sales_query"),  # the body names another tool
+        ("Mcp-Name", "=?base64?!!!?="),  # not Base64
+    ],
+)
+def test_headers_that_disagree_with_the_body_get_32020(url, token, header, value):
+    params = {"name": "get_current_utc_date", "arguments": {}}
+    response = modern_rpc(url, token, "tools/call", params, headers={header: value})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32020
+
+
+@pytest.mark.parametrize("missing", ["MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"])
+def test_a_missing_mirrored_header_gets_32020(url, token, missing):
+    message = modern_message("tools/call", {"name": "get_current_utc_date", "arguments": {}})
+    headers = modern_headers(message)
+    del headers[missing]
+    response = post(url, message, token=token, headers=headers)
+    assert (response.status_code, response.json()["error"]["code"]) == (400, -32020)
+
+
+def test_mirrored_headers_match_case_insensitively_with_whitespace_and_base64(url, token):
+    message = modern_message("tools/call", {"name": "get_current_utc_date", "arguments": {}})
+    headers = {
+        **JSON_HEADERS,
+        "Authorization": f"Bearer {token}",
+        "mcp-protocol-version": MODERN,
+        "mcp-method": "  tools/call ",  # httpx would refuse to send the spaces
+        "MCP-NAME": "=?base64?Z2V0X2N1cnJlbnRfdXRjX2RhdGU=?=",
+    }
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection.request("POST", parts.path, body=json.dumps(message), headers=headers)
+    response = connection.getresponse()
+    assert response.status == 200
+    assert json.loads(response.read())["result"]["isError"] is False
+
+
+@pytest.mark.parametrize("method", ["initialize", "ping", "logging/setLevel", "no/such"])
+def test_methods_the_revision_removed_are_not_found_there(url, token, method):
+    response = modern_rpc(url, token, method)
+    assert response.status_code == 404
+    assert response.json()["id"] == 1
+    assert response.json()["error"]["code"] == types.METHOD_NOT_FOUND
+    if method != "no/such":
+        assert rpc(url, token, "ping").status_code == 200  # and keep working for 2025 clients
+
+
+def test_an_unknown_tool_is_a_protocol_error_in_the_modern_lane_only(url, token):
+    modern = modern_rpc(url, token, "tools/call", {"name": "nope", "arguments": {}})
+    assert modern.json()["error"]["code"] == types.INVALID_PARAMS
+    assert "get_current_utc_date" in modern.json()["error"]["message"]
+    legacy = rpc(url, token, "tools/call", {"name": "nope", "arguments": {}})
+    assert legacy.json()["result"]["isError"] is True
+
+
+def test_an_unknown_resource_names_its_uri_in_both_eras(url, token):
+    uri = "zava://nowhere"
+    modern = modern_rpc(url, token, "resources/read", {"uri": uri}).json()["error"]
+    legacy = rpc(url, token, "resources/read", {"uri": uri}).json()["error"]
+    assert (modern["code"], modern["data"]) == (types.INVALID_PARAMS, {"uri": uri})
+    assert (legacy["code"], legacy["data"]) == (-32002, {"uri": uri})  # the 2025 spec's code
