@@ -40,7 +40,7 @@ from mcp import types
 from mcp_tools import dispatch, eras
 from mcp_tools.caller import authenticated
 from mcp_tools.eras import Envelope, EnvelopeRefused
-from mcp_tools.jsonrpc import JSON, error_response, respond
+from mcp_tools.jsonrpc import JSON, error_response, request_id_of, respond
 from mcp_tools.protected_resource import public_origin
 
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
@@ -56,16 +56,9 @@ VERSION_MISMATCH = (
 FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
-def _request_id(message: dict[str, Any]) -> str | int | None:
-    request_id = message.get("id")
-    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
-        return None
-    return request_id
-
-
 def _refused(message: dict[str, Any], refused: EnvelopeRefused) -> HttpResponse:
     return error_response(
-        _request_id(message), refused.code, refused.message, status=400, data=refused.data
+        request_id_of(message), refused.code, refused.message, status=400, data=refused.data
     )
 
 

@@ -36,6 +36,14 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def request_id_of(message: dict[str, Any]) -> str | int | None:
+    """``message``'s id when it is one JSON-RPC allows, else None (as for a parse error)."""
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        return None
+    return request_id
+
+
 def result_reply(request_id: str | int, value: Any) -> Reply:
     """A success answer; ``value`` is one of the SDK's result models."""
     payload = value.model_dump(by_alias=True, mode="json", exclude_none=True)

@@ -13,9 +13,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mcp import types
 
-from mcp_tools import dispatch
+from mcp_tools import dispatch, eras
 from mcp_tools.caller import Caller
-from mcp_tools.jsonrpc import Reply, error_reply
+from mcp_tools.eras import EnvelopeRefused
+from mcp_tools.jsonrpc import Reply, error_reply, request_id_of
 from retail.errors import InvalidInput
 from retail.services.tokens import manager_resolve
 
@@ -25,7 +26,9 @@ class Command(BaseCommand):
         "Serve Zava's MCP tools over stdio (for Claude Desktop and other local clients). "
         "The identity is given by the local operator with --manager; every request runs "
         "through the same dispatch as over HTTP, in that manager's tenant context, and is "
-        "audited the same way. Messages are JSON, one per line; logs go to stderr."
+        "audited the same way. Both eras of MCP are spoken: 2025 clients open with "
+        "initialize, 2026-07-28 clients send each request with its own _meta (and may "
+        "probe with server/discover). Messages are JSON, one per line; logs go to stderr."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -65,4 +68,13 @@ def _answer(line: str, caller: Caller, origin: str | None) -> Reply:
         return error_reply(None, types.PARSE_ERROR, "Parse error: the line is not JSON.")
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
         return error_reply(None, types.INVALID_REQUEST, "Not a JSON-RPC 2.0 message.")
-    return dispatch.answer(message, caller, origin)
+    try:
+        envelope = eras.read_envelope(message)  # stdio has no headers: the body says
+    except EnvelopeRefused as refused:
+        request_id = request_id_of(message)
+        reply = error_reply(request_id, refused.code, refused.message, data=refused.data)
+    else:
+        reply = dispatch.answer(message, caller, origin, envelope)
+    if "id" not in message and "method" in message:
+        return Reply(None)  # a notification is never answered on stdio, even refused
+    return reply
