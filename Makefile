@@ -2,10 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The outside clients the tests judge the server with, each installed from a lock of its own.
+SDK2_VENV := .venv-sdk2
+CONFORMANCE := tests/clients/conformance
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install lock run serve test test-deps lint typecheck format bench bench-load bench-search bench-smoke bench-scale bench-scale-smoke clean
+.PHONY: install lock lock-sdk2 outside-clients run serve test test-deps lint typecheck format bench bench-load bench-search bench-smoke bench-scale bench-scale-smoke clean
 
 ## install: .venv with exactly the versions (and hashes) of requirements.lock
 $(VENV)/.installed: requirements.lock
@@ -22,6 +25,26 @@ lock: install
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 		--custom-compile-command "make lock" --output-file requirements.lock $(LOCK_ARGS)
 
+## outside-clients: the official MCP Python SDK 2.x client in .venv-sdk2 (never beside the
+## server: django-mcp-server needs mcp<2) and the MCP conformance suite with the Node 22 it
+## needs, from requirements-sdk2.lock and tests/clients/conformance/package-lock.json
+$(SDK2_VENV)/.installed: requirements-sdk2.lock
+	$(PYTHON) -m venv $(SDK2_VENV)
+	$(SDK2_VENV)/bin/pip install --quiet --require-hashes -r requirements-sdk2.lock
+	touch $@
+
+$(CONFORMANCE)/node_modules/.installed: $(CONFORMANCE)/package-lock.json
+	npm ci --prefix $(CONFORMANCE) --no-audit --no-fund --loglevel=error
+	touch $@
+
+outside-clients: $(SDK2_VENV)/.installed $(CONFORMANCE)/node_modules/.installed
+
+## lock-sdk2: resolve requirements-sdk2.txt into requirements-sdk2.lock, as `make lock` does
+lock-sdk2: install
+	$(VENV)/bin/uv pip compile requirements-sdk2.txt --generate-hashes --quiet \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--custom-compile-command "make lock-sdk2" --output-file requirements-sdk2.lock
+
 ## run: install, start the embedded database, migrate, seed if empty, embed, print the admin login, serve
 run: install
 	$(PY) manage.py migrate --noinput
@@ -35,8 +58,9 @@ serve: install
 	@echo "Serving Zava MCP on http://$(HOST):$(PORT)/mcp (admin: http://$(HOST):$(PORT)/admin/)"
 	$(VENV)/bin/gunicorn zava.wsgi:application --config zava/gunicorn_conf.py --bind $(HOST):$(PORT)
 
-## test: install, make sure Chromium and Redis are there (scripts/test-deps), then the whole suite
-test: install test-deps
+## test: install, the outside clients, make sure Chromium and Redis are there
+## (scripts/test-deps), then the whole suite
+test: install outside-clients test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-deps: the system packages the suite needs (Debian's chromium and redis-server)
@@ -91,4 +115,4 @@ bench-scale-smoke: install
 	$(PY) bench/shard_simulation.py --smoke
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(SDK2_VENV) $(CONFORMANCE)/node_modules var .pytest_cache .ruff_cache .mypy_cache
