@@ -81,9 +81,11 @@ def proxied_url(zava_server, tokens) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/mcp"
 
 
-def _checks(url: str, version: str, scenario: str, output: Path) -> list[dict]:
+def _checks(
+    url: str, version: str, scenario: str, output: Path, side: str = "server"
+) -> list[dict]:
     assert NODE.exists() and SUITE.exists(), "run `make outside-clients` first"
-    command = [str(NODE), str(SUITE), "server", "--url", url, "--scenario", scenario,
+    command = [str(NODE), str(SUITE), side, "--url", url, "--scenario", scenario,
                "--spec-version", version, "--output-dir", str(output)]  # fmt: skip
     finished = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     found = list(output.glob("*/checks.json"))
@@ -104,3 +106,12 @@ def test_the_conformance_suite_passes(proxied_url, tmp_path, version, scenario):
         if check["status"] in {"FAILURE", "WARNING"}
     }
     assert set(failed) == set(NOT_APPLICABLE.get(scenario, {})), json.dumps(failed, indent=1)
+
+
+def test_the_authorization_servers_metadata_passes_too(zava_server, tmp_path):
+    """The suite's authorization-server side, at 2026-07-28 (its code-grant scenario
+    needs a person to sign in and consent: tests/oauth_server covers that flow)."""
+    scenario = "authorization-server-metadata-endpoint"
+    checks = _checks(zava_server.url, "2026-07-28", scenario, tmp_path, side="authorization")
+    assert checks
+    assert [check for check in checks if check["status"] != "SUCCESS"] == []

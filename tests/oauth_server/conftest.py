@@ -114,6 +114,7 @@ class Flow:
     def __init__(self, base_url: str) -> None:
         self.base = base_url
         self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
+        self.redirected_with: dict[str, list[str]] = {}  # the last consent's redirect query
 
     def sign_in(self, person: Person) -> None:
         self.http.get("/o/login/")
@@ -161,6 +162,7 @@ class Flow:
         assert location.startswith(REDIRECT_URI)
         query = parse_qs(urlsplit(location).query)
         assert query["state"] == [fields["state"]]
+        self.redirected_with = query
         return query["code"][0]
 
     def code(self, client_id: str, pkce: Pkce) -> str:

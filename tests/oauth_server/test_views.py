@@ -50,6 +50,16 @@ def test_a_public_client_gets_a_token_that_sees_exactly_the_managers_store(
     assert not AccessToken.objects.filter(token=issued["access_token"]).exists()
 
 
+def test_the_authorization_response_names_its_issuer(flow, seattle_person, public_client):
+    """RFC 9207, which MCP 2026-07-28 asks for: the client checks ``iss`` before it
+    redeems the code, so a code from another authorization server is never sent here."""
+    metadata = flow.http.get("/.well-known/oauth-authorization-server").json()
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+    flow.sign_in(seattle_person)
+    flow.code(public_client.client_id, Pkce.new())
+    assert flow.redirected_with["iss"] == [metadata["issuer"]]
+
+
 def seattle_person_manager_id():
 
     return SEATTLE.id
