@@ -131,7 +131,7 @@ def _answer(
 
 
 def _not_found(request_id: str | int | None, method: str, envelope: Envelope | None) -> Reply:
-    """-32601; a modern request also gets HTTP 404, which tells it apart from a legacy 400."""
+    """-32601; over HTTP a modern request gets it with 404, as the revision asks."""
     status = 200 if envelope is None else 404
     text = f"Method not found: {method[:64]}"
     if envelope is not None and method in REMOVED_IN_MODERN | REMOVED_NOTIFICATIONS:
