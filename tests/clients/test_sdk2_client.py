@@ -19,6 +19,7 @@ from django.db import connections
 from mcp import ClientSession, types
 
 from tests.clients.sdk2 import run_sdk2
+from tests.conftest import private_server
 from tests.identities import HEAD_OFFICE, SEATTLE, store_ids
 from tests.mcp_client import fenced, text_json, with_session
 
@@ -144,3 +145,20 @@ def test_over_stdio_too(database, mode):
     got = run_sdk2(target, None, mode, steps)
     assert got["protocol_version"] == ("2025-11-25" if mode == "legacy" else "2026-07-28")
     assert text_json(got["results"][0]["content"][0]["text"], is_error=False)["r"] == [[1]]
+
+
+def test_the_rate_limit_reaches_the_modern_client_as_a_message_it_can_show(
+    database, tokens, tmp_path
+):
+    """A 429 carries a JSON-RPC error body (its id unknown: the limit is checked before
+    the body is read), which the 2.x client hands to its caller instead of a bare
+    status; the calls under the limit are answered as usual."""
+    steps = [["tools/call", "get_current_utc_date", {}]] * 4
+    with private_server(tmp_path / "gunicorn.log", ZAVA_RATE_LIMIT_PER_MINUTE="2") as server:
+        got = run_sdk2(server.mcp_url, tokens[SEATTLE.email], "2026-07-28", steps)
+    answered = [result for result in got["results"] if "error" not in result]
+    refused = [result["error"] for result in got["results"] if "error" in result]
+    # (the client lists the tools once before its first call, to learn their schemas)
+    assert len(answered) >= 1
+    assert len(refused) >= 2
+    assert all(error["message"].startswith("Too many requests; retry in") for error in refused)
