@@ -1,13 +1,14 @@
 """Print the project modules one ``tools/call`` passes, in the order it first enters them.
 
-    .venv/bin/python scripts/call_path.py [SQL]
+    .venv/bin/python scripts/call_path.py [--modern] [SQL]
 
 Runs on the database ``make run`` uses (a seeded one): issues a short-lived token for
 the Seattle store manager, warms the process up with one call, then profiles a
 second ``execute_sales_query`` through Django's test client (the whole middleware
 stack, no network) and lists every module of ``zava``, ``infrastructure``,
-``retail``, ``mcp_tools`` and ``oauth_server`` that ran code. The token is revoked
-at the end. The README's "The path of one call" comes from this.
+``retail``, ``mcp_tools`` and ``oauth_server`` that ran code. With ``--modern`` the
+call speaks MCP 2026-07-28 (its ``_meta`` envelope and mirrored headers) instead of
+2025-06-18. The token is revoked at the end. The README's "The path of one call" comes from this.
 """
 
 from __future__ import annotations
@@ -38,21 +39,36 @@ SEATTLE_MANAGER = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
 DEFAULT_SQL = "SELECT count(*) AS orders FROM retail.orders WHERE order_date >= '2024-01-01'"
 
 
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
 def main() -> None:
-    sql = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_SQL
+    arguments = sys.argv[1:]
+    modern = "--modern" in arguments
+    given = [argument for argument in arguments if argument != "--modern"]
+    sql = given[0] if given else DEFAULT_SQL
     manager = Manager.objects.get(pk=SEATTLE_MANAGER)
     issued = token_issue(manager=manager, name="call path", expires_days=1)
     client = Client()
 
     def call(query: str) -> int:
-        arguments = {"postgresql_query": query}
-        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                "params": {"name": "execute_sales_query", "arguments": arguments}}  # fmt: skip
+        params: dict[str, Any] = {
+            "name": "execute_sales_query",
+            "arguments": {"postgresql_query": query},
+        }
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {issued.raw}",
+                   "MCP-Protocol-Version": "2025-06-18"}  # fmt: skip
+        if modern:
+            params["_meta"] = MODERN_META
+            headers.update({"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call",
+                            "Mcp-Name": "execute_sales_query"})  # fmt: skip
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
         response = client.post(
-            "/mcp", json.dumps(body), content_type="application/json",
-            headers={"Accept": "application/json", "Authorization": f"Bearer {issued.raw}",
-                     "MCP-Protocol-Version": "2025-06-18"},
-        )  # fmt: skip
+            "/mcp", json.dumps(body), content_type="application/json", headers=headers
+        )
         return response.status_code
 
     entered: list[str] = []
@@ -71,7 +87,8 @@ def main() -> None:
         sys.setprofile(None)
         threading.setprofile(None)
         token_revoke(token=issued.token)
-    print(f"tools/call execute_sales_query: HTTP {status}, {len(entered)} project modules")
+    era = "2026-07-28" if modern else "2025-06-18"
+    print(f"tools/call execute_sales_query ({era}): HTTP {status}, {len(entered)} project modules")
     for number, module in enumerate(entered, 1):
         print(f"{number:3} {module}")
 
