@@ -24,7 +24,6 @@ from functools import lru_cache
 from typing import Any
 
 from mcp import types
-from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from mcp_tools import eras, icons, outcomes, pipeline, server
@@ -35,16 +34,25 @@ from mcp_tools.jsonrpc import Reply, database_down_reply, error_reply, result_re
 from mcp_tools.registry import registry
 from retail.tenancy import DatabaseDown
 
-# The SDK's own request models, keyed by method name.
+LISTS = frozenset({"tools/list", "resources/list", "resources/templates/list", "prompts/list"})
+# The methods served here (the SDK knows more: logging, subscriptions, tasks).
+SERVED = LISTS | {
+    "initialize",
+    "ping",
+    "tools/call",
+    "resources/read",
+    "prompts/get",
+    "completion/complete",
+}
+# The SDK's own request models of the methods served here, keyed by method name.
 REQUEST_TYPES: dict[str, type[Any]] = {
-    model.model_fields["method"].annotation.__args__[0]: model
+    name: model
     for model in typing.get_args(types.ClientRequestType)
+    if (name := model.model_fields["method"].annotation.__args__[0]) in SERVED
 }
 DISCOVER = "server/discover"
 # Answers that change only when the server is deployed: the same for every caller.
-STATIC_ANSWERS = frozenset(
-    {DISCOVER, "tools/list", "prompts/list", "resources/list", "resources/templates/list"}
-)
+STATIC_ANSWERS = LISTS | {DISCOVER}
 # Requests of the handshake era that 2026-07-28 removed.
 REMOVED_IN_MODERN = frozenset(
     {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
@@ -58,6 +66,17 @@ STATIC_TTL_MS = 5 * 60 * 1000
 # names them), so only the caller's own client may keep it, and not for long: head
 # office can change the stores a manager sees at any time.
 READ_TTL_MS = 60 * 1000
+
+
+# server/discover: the versions, capabilities and instructions, with no handshake (the
+# server's identity joins every modern result in _modern).
+DISCOVERY = types.Result.model_validate(
+    {
+        "supportedVersions": list(eras.SUPPORTED_VERSIONS),
+        "capabilities": server.MODERN_CAPABILITIES,
+        "instructions": server.INSTRUCTIONS,
+    }
+)
 
 
 def caching_hints(method: str) -> tuple[int, str] | None:
@@ -102,7 +121,7 @@ def _answer(
         )
     if envelope is not None:
         if method == DISCOVER:
-            return result_reply(request_id, discover_result(origin))
+            return result_reply(request_id, DISCOVERY)
         if method in REMOVED_IN_MODERN:
             return _not_found(request_id, method, envelope)
         caller = replace(caller, client=envelope.client)
@@ -157,28 +176,16 @@ def _server_info(origin: str | None) -> dict[str, Any]:
     return server.server_info(origin).model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
-def discover_result(origin: str | None) -> types.Result:
-    """``server/discover``: the versions, capabilities and instructions, with no handshake."""
-    return types.Result.model_validate(
-        {
-            "supportedVersions": list(eras.SUPPORTED_VERSIONS),
-            "capabilities": server.MODERN_CAPABILITIES,
-            "instructions": server.INSTRUCTIONS,
-        }
-    )
-
-
 def _run(
     request_id: str | int, parsed: Any, caller: Caller, origin: str | None, *, modern: bool
 ) -> Reply:
     params = parsed.params
     if isinstance(parsed, types.CallToolRequest):
-        called = pipeline.run_tool_call(caller, params.name, params.arguments)
-        if modern and called.isError and params.name not in registry().tools:
-            # 2026-07-28 makes an unknown tool a protocol error; 2025 clients keep
-            # the tool error they had (the pipeline recorded the call either way).
-            unknown = pipeline.unknown_tool(params.name)
-            return error_reply(request_id, types.INVALID_PARAMS, unknown)
+        # 2026-07-28 makes an unknown tool a protocol error; 2025 clients keep their
+        # tool error.
+        called = pipeline.run_tool_call(
+            caller, params.name, params.arguments, unknown_is_rpc_error=modern
+        )
         return result_reply(request_id, called)
     if isinstance(parsed, types.ReadResourceRequest):
         return result_reply(request_id, pipeline.read_resource(caller, str(params.uri)))
@@ -190,17 +197,14 @@ def _run(
         return result_reply(request_id, types.EmptyResult())
     if isinstance(parsed, types.InitializeRequest):
         return result_reply(request_id, initialize_result(params.protocolVersion, origin))
-    listed = _list(parsed.method, origin)
-    if listed is None:
-        return error_reply(request_id, types.METHOD_NOT_FOUND, f"Method not found: {parsed.method}")
-    return result_reply(request_id, listed)
+    return result_reply(request_id, _list(parsed.method, origin))
 
 
 def initialize_result(requested: str, origin: str | None) -> types.InitializeResult:
     """The handshake's answer: the version asked for when spoken here, else the latest."""
     return types.InitializeResult(
         protocolVersion=(
-            requested if requested in SUPPORTED_PROTOCOL_VERSIONS else types.LATEST_PROTOCOL_VERSION
+            requested if requested in eras.HANDSHAKE_VERSIONS else types.LATEST_PROTOCOL_VERSION
         ),
         capabilities=server.CAPABILITIES,
         serverInfo=server.server_info(origin),
@@ -209,8 +213,8 @@ def initialize_result(requested: str, origin: str | None) -> types.InitializeRes
 
 
 @lru_cache(maxsize=64)  # per method and origin the server answers to (ALLOWED_HOSTS)
-def _list(method: str, origin: str | None) -> types.Result | None:
-    """A list answer, built once per origin from the registry."""
+def _list(method: str, origin: str | None) -> types.Result:
+    """One of the :data:`LISTS`, built once per origin from the registry."""
     table = registry()
     listed: types.Result
     if method == "tools/list":
@@ -223,8 +227,6 @@ def _list(method: str, origin: str | None) -> types.Result | None:
         listed = types.ListResourceTemplatesResult(
             resourceTemplates=[t.listing() for t in table.templates]
         )
-    elif method == "prompts/list":
-        listed = types.ListPromptsResult(prompts=[p.listing() for p in table.prompts.values()])
     else:
-        return None
+        listed = types.ListPromptsResult(prompts=[p.listing() for p in table.prompts.values()])
     return listed if origin is None else icons.with_icons(listed, origin)

@@ -38,9 +38,9 @@ from django.views.decorators.csrf import csrf_exempt
 from mcp import types
 
 from mcp_tools import dispatch, eras
-from mcp_tools.caller import authenticated
-from mcp_tools.eras import Envelope, EnvelopeRefused
-from mcp_tools.jsonrpc import JSON, error_response, request_id_of, respond
+from mcp_tools.caller import Caller, authenticated
+from mcp_tools.eras import EnvelopeRefused
+from mcp_tools.jsonrpc import JSON, error_response, respond
 from mcp_tools.protected_resource import public_origin
 
 PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version"
@@ -52,14 +52,13 @@ BASE64_SENTINEL = re.compile(r"=\?base64\?(.*)\?=", re.DOTALL)
 VERSION_MISMATCH = (
     f"The {PROTOCOL_VERSION_HEADER} header does not match the body's protocol version."
 )
+VERSION_MISSING = f"The {PROTOCOL_VERSION_HEADER} header is missing."
 # What an HTTP field value may hold (RFC 9110): visible ASCII, space and tab.
 FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 
-def _refused(message: dict[str, Any], refused: EnvelopeRefused) -> HttpResponse:
-    return error_response(
-        request_id_of(message), refused.code, refused.message, status=400, data=refused.data
-    )
+def _refused(message: dict[str, Any], refusal: EnvelopeRefused) -> HttpResponse:
+    return respond(refusal.reply(message))
 
 
 def _header_value(text: str) -> str | None:
@@ -76,21 +75,15 @@ def _header_value(text: str) -> str | None:
         return None
 
 
-def header_mismatch(
-    request: HttpRequest, message: dict[str, Any], envelope: Envelope
-) -> str | None:
-    """Why the headers of a 2026-07-28 request disagree with its body, or None.
+def header_mismatch(request: HttpRequest, message: dict[str, Any]) -> str | None:
+    """Why the ``Mcp-Method`` or ``Mcp-Name`` header of a 2026-07-28 request disagrees
+    with its body, or None (``MCP-Protocol-Version`` is compared in :func:`_answer`).
 
-    Intermediaries may route or limit on ``MCP-Protocol-Version``, ``Mcp-Method`` and
-    ``Mcp-Name``; the server executes the body, so a request whose headers say
-    otherwise is refused rather than served. Names compare case-insensitively (as
-    HTTP has them), values exactly, around whitespace aside.
+    Intermediaries may route or limit on these headers; the server executes the body,
+    so a request whose headers say otherwise is refused rather than served. Names
+    compare case-insensitively (as HTTP has them), values exactly, around whitespace
+    aside.
     """
-    version = request.headers.get(PROTOCOL_VERSION_HEADER)
-    if version is None:
-        return f"The {PROTOCOL_VERSION_HEADER} header is missing."
-    if version.strip(" \t") != envelope.version:
-        return VERSION_MISMATCH
     method = message.get("method")
     sent_method = request.headers.get(METHOD_HEADER)
     if sent_method is None:
@@ -197,30 +190,38 @@ def _answer(request: HttpRequest, message: dict[str, Any]) -> HttpResponse:
     if header_version is not None:
         header_version = header_version.strip(" \t")
     body_version = eras.declared_version(message)
-    legacy = body_version is None and not eras.is_modern(header_version)
-    if legacy and message.get("method") == "initialize":  # the version is negotiated in the body
+    if body_version is None and not eras.is_modern(header_version):
+        return _legacy_answer(message, caller, origin, header_version)
+    if body_version is not None and header_version != body_version:
+        text = VERSION_MISSING if header_version is None else VERSION_MISMATCH
+        return _refused(message, EnvelopeRefused(eras.HEADER_MISMATCH, text))
+    try:
+        envelope = eras.read_envelope(message, header_version)
+    except EnvelopeRefused as refusal:
+        return _refused(message, refusal)
+    assert envelope is not None  # modern by its body or its header, as checked above
+    mismatch = header_mismatch(request, message)
+    if mismatch is not None:
+        return _refused(message, EnvelopeRefused(eras.HEADER_MISMATCH, mismatch))
+    response = respond(dispatch.answer(message, caller, origin, envelope))
+    response[PROTOCOL_VERSION_HEADER] = envelope.version
+    return response
+
+
+def _legacy_answer(
+    message: dict[str, Any], caller: Caller, origin: str | None, header_version: str | None
+) -> HttpResponse:
+    """A 2025-era request: ``initialize`` negotiates in its body, the rest name their
+    version in the header (none: the spec's default)."""
+    if message.get("method") == "initialize":
         reply = dispatch.answer(message, caller, origin)
         response = respond(reply)
         negotiated = (reply.message or {}).get("result", {}).get("protocolVersion")
         if negotiated:
             response[PROTOCOL_VERSION_HEADER] = negotiated
         return response
-    if header_version is not None and body_version not in (None, header_version):
-        return _refused(message, EnvelopeRefused(eras.HEADER_MISMATCH, VERSION_MISMATCH))
-    if header_version is not None and header_version not in eras.SUPPORTED_VERSIONS:
+    if header_version is not None and header_version not in eras.HANDSHAKE_VERSIONS:
         return _refused(message, eras.unsupported_version(header_version))
-    try:
-        envelope = eras.read_envelope(message, header_version)
-    except EnvelopeRefused as refusal:
-        return _refused(message, refusal)
-    if envelope is not None:
-        mismatch = header_mismatch(request, message, envelope)
-        if mismatch is not None:
-            return _refused(message, EnvelopeRefused(eras.HEADER_MISMATCH, mismatch))
-        response = respond(dispatch.answer(message, caller, origin, envelope))
-        response[PROTOCOL_VERSION_HEADER] = envelope.version
-        return response
-    version = header_version or types.DEFAULT_NEGOTIATED_VERSION
     response = respond(dispatch.answer(message, caller, origin))
-    response[PROTOCOL_VERSION_HEADER] = version
+    response[PROTOCOL_VERSION_HEADER] = header_version or types.DEFAULT_NEGOTIATED_VERSION
     return response

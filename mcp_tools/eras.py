@@ -22,6 +22,8 @@ from typing import Any
 from mcp import types
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
 
+from mcp_tools.jsonrpc import Reply, error_reply, request_id_of
+
 PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 CLIENT_CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities"
 CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
@@ -58,6 +60,12 @@ class EnvelopeRefused(Exception):
         self.code = code
         self.message = message
         self.data = data
+
+    def reply(self, message: dict[str, Any]) -> Reply:
+        """The answer to ``message``: this error, with HTTP 400 where there is HTTP."""
+        return error_reply(
+            request_id_of(message), self.code, self.message, status=400, data=self.data
+        )
 
 
 def unsupported_version(requested: str) -> EnvelopeRefused:

@@ -81,9 +81,17 @@ def _elapsed_ms(started: float) -> float:
 
 
 def run_tool_call(
-    caller: Caller, name: str, arguments: dict[str, Any] | None
+    caller: Caller,
+    name: str,
+    arguments: dict[str, Any] | None,
+    *,
+    unknown_is_rpc_error: bool = False,
 ) -> types.CallToolResult:
-    """Run the tool ``name`` for ``caller``; every failure is a tool error, audited."""
+    """Run the tool ``name`` for ``caller``; every failure is a tool error, audited.
+
+    With ``unknown_is_rpc_error`` (MCP 2026-07-28) a tool that is not here is a
+    protocol error instead, :class:`RpcError` -32602, once its call is recorded.
+    """
     started = time.perf_counter()
     spec = registry().tools.get(name)
     given = dict(arguments or {})
@@ -117,6 +125,8 @@ def run_tool_call(
         return _tool_error(ServiceUnavailable(outcomes.UNRECORDED))
     if answer is None:
         assert error is not None
+        if spec is None and unknown_is_rpc_error:
+            raise RpcError(types.INVALID_PARAMS, error.message)
         return _tool_error(error, echo=echo)
     content = answer.content
     if spec is not None and spec.fenced:
@@ -124,16 +134,12 @@ def run_tool_call(
     return types.CallToolResult(content=content, structuredContent=answer.structured, isError=False)
 
 
-def unknown_tool(name: str) -> str:
-    """What a call of a tool that is not here is told: the tools that are."""
-    return f"Unknown tool {name[:64]!r}. Tools: {', '.join(sorted(registry().tools))}."
-
-
 def _validated(
     spec: ToolSpec | None, name: str, given: dict[str, Any]
 ) -> tuple[ToolSpec, dict[str, Any]]:
     if spec is None:
-        raise InvalidInput(unknown_tool(name), reason="tool")
+        known = ", ".join(sorted(registry().tools))
+        raise InvalidInput(f"Unknown tool {name[:64]!r}. Tools: {known}.", reason="tool")
     try:
         return spec, spec.validated(given)
     except ValidationError as exc:

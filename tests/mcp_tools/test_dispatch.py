@@ -141,7 +141,7 @@ def test_a_tool_call_runs_for_the_caller_and_is_audited(caller):
 
 
 def test_a_database_that_is_down_is_a_503_with_retry_after(caller, monkeypatch):
-    def down(*_args):
+    def down(*_args, **_kwargs):
         raise DatabaseDown("no connection")
 
     monkeypatch.setattr(pipeline, "run_tool_call", down)

@@ -279,6 +279,7 @@ def test_modern_lists_say_they_are_complete_and_how_long_to_cache_them(url, toke
         result = modern_rpc(url, token, method).json()["result"]
         assert result["resultType"] == "complete", method
         assert (result["ttlMs"], result["cacheScope"]) == (300_000, "public"), method
+        assert result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "zava-mcp"
     legacy = rpc(url, token, "tools/list").json()["result"]
     assert not {"resultType", "ttlMs", "cacheScope"} & set(legacy)  # 2025 answers unchanged
 
@@ -375,13 +376,15 @@ def test_mirrored_headers_match_case_insensitively_with_whitespace_and_base64(ur
     assert json.loads(response.read())["result"]["isError"] is False
 
 
-@pytest.mark.parametrize("method", ["initialize", "ping", "logging/setLevel", "no/such"])
+@pytest.mark.parametrize(
+    "method", ["initialize", "ping", "logging/setLevel", "tasks/get", "no/such"]
+)
 def test_methods_the_revision_removed_are_not_found_there(url, token, method):
     response = modern_rpc(url, token, method)
     assert response.status_code == 404
     assert response.json()["id"] == 1
     assert response.json()["error"]["code"] == types.METHOD_NOT_FOUND
-    if method != "no/such":
+    if method not in {"tasks/get", "no/such"}:
         assert rpc(url, token, "ping").status_code == 200  # and keep working for 2025 clients
 
 
@@ -399,3 +402,16 @@ def test_an_unknown_resource_names_its_uri_in_both_eras(url, token):
     legacy = rpc(url, token, "resources/read", {"uri": uri}).json()["error"]
     assert (modern["code"], modern["data"]) == (types.INVALID_PARAMS, {"uri": uri})
     assert (legacy["code"], legacy["data"]) == (-32002, {"uri": uri})  # the 2025 spec's code
+
+
+@pytest.mark.parametrize("modern", [True, False])
+def test_session_and_resumption_headers_are_ignored_and_no_session_is_minted(url, token, modern):
+    stale = {"Mcp-Session-Id": "from-another-server", "Last-Event-ID": "42"}
+    if modern:
+        response = modern_rpc(url, token, "tools/list", headers=stale)
+    else:
+        response = post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                        token=token, headers=stale)  # fmt: skip
+    assert response.status_code == 200
+    assert "result" in response.json()
+    assert "Mcp-Session-Id" not in response.headers

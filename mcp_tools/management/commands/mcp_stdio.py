@@ -16,7 +16,7 @@ from mcp import types
 from mcp_tools import dispatch, eras
 from mcp_tools.caller import Caller
 from mcp_tools.eras import EnvelopeRefused
-from mcp_tools.jsonrpc import Reply, error_reply, request_id_of
+from mcp_tools.jsonrpc import Reply, error_reply
 from retail.errors import InvalidInput
 from retail.services.tokens import manager_resolve
 
@@ -71,8 +71,7 @@ def _answer(line: str, caller: Caller, origin: str | None) -> Reply:
     try:
         envelope = eras.read_envelope(message)  # stdio has no headers: the body says
     except EnvelopeRefused as refused:
-        request_id = request_id_of(message)
-        reply = error_reply(request_id, refused.code, refused.message, data=refused.data)
+        reply = refused.reply(message)
     else:
         reply = dispatch.answer(message, caller, origin, envelope)
     if "id" not in message and "method" in message:
