@@ -9,7 +9,7 @@ import re
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -97,8 +97,20 @@ class SharedSession:
             raise
 
     def run(self, work: Callable[[ClientSession], Awaitable[T]]) -> T:
-        """Run ``work`` with the shared session and return its result."""
-        return asyncio.run_coroutine_threadsafe(work(self._session), self._loop).result(120)
+        """Run ``work`` with the shared session and return its result.
+
+        If the session itself ends first (a transport error ends the client's task
+        group, and with it every pending request), that error is raised at once,
+        rather than a timeout that hides it.
+        """
+        pending = asyncio.run_coroutine_threadsafe(work(self._session), self._loop)
+        wait([pending, self._task], timeout=120, return_when=FIRST_COMPLETED)
+        if pending.done():
+            return pending.result()
+        pending.cancel()
+        if self._task.done():
+            raise RuntimeError("the shared MCP client session ended") from self._task.exception()
+        raise TimeoutError("no answer from the shared MCP client session in 120 s")
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None = None):
         return self.run(lambda s: s.call_tool(name, arguments or {}))

@@ -13,7 +13,12 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = 60
 graceful_timeout = 20
-keepalive = 5
+# Idle keep-alive connections are closed after this many seconds. It must outlast the
+# clients' own idle expiry (httpx, the MCP SDKs' HTTP client: 5 s; Node's: 4-5 s), or a
+# client may send its next call just as the server closes the connection, and lose it
+# ("server disconnected"). An idle connection costs a gthread worker a poller entry, not
+# a thread. 75 s is also above the usual load balancer idle timeout (60 s).
+keepalive = 75
 accesslog = None  # the application logs each request itself
 # Each worker's heartbeat touches a file on every loop turn; in memory, not on disk.
 # (gunicorn makes that file with mkstemp and unlinks it at once: nothing to guess.)
