@@ -85,7 +85,8 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## bench: the compared workloads over HTTP against the same SQL run directly (about 11 minutes)
+## bench: the compared workloads over HTTP, ours against a reference-shaped baseline (bench/baseline_server.py)
+## measured in the same run, and against the same SQL run directly (about 16 minutes)
 bench: install
 	$(PY) bench/mcp_vs_sql.py $(BENCH_ARGS)
 

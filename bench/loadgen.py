@@ -33,21 +33,40 @@ class ProtocolError(Exception):
 
 @dataclass(frozen=True)
 class Target:
+    """Where to post, and as whom: a bearer ``token`` (ours), or plain ``headers``.
+
+    With ``session``, each connection first makes the 2025 handshake (``initialize``,
+    then ``notifications/initialized``) and sends the ``Mcp-Session-Id`` it was given
+    with every call, as a client of a stateful server (FastMCP's default) must.
+    """
+
     host: str
     port: int
-    token: str
+    token: str = ""
     path: str = "/mcp"
+    headers: tuple[tuple[str, str], ...] = ()
+    session: bool = False
 
-    def head(self, length: int) -> bytes:
+    def head(self, length: int, extra: str = "") -> bytes:
+        lines = [f"{name}: {value}\r\n" for name, value in self.headers]
+        if self.token:
+            lines.append(f"Authorization: Bearer {self.token}\r\n")
         return (
             f"POST {self.path} HTTP/1.1\r\n"
             f"Host: {self.host}:{self.port}\r\n"
             "Content-Type: application/json\r\n"
-            f"Accept: {ACCEPT}\r\n"
-            f"Authorization: Bearer {self.token}\r\n"
-            f"Content-Length: {length}\r\n"
+            f"Accept: {ACCEPT}\r\n" + "".join(lines) + extra + f"Content-Length: {length}\r\n"
             "\r\n"
         ).encode()
+
+
+INITIALIZE = json.dumps(
+    {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+     "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "zava-bench", "version": "1"}}},
+    separators=(",", ":"),
+).encode()  # fmt: skip
+INITIALIZED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
 
 
 @dataclass(frozen=True)
@@ -141,10 +160,17 @@ def classify(status: int, body: bytes) -> str | None:
     return None
 
 
+def message_of(body: bytes) -> Any:
+    """The JSON-RPC message of an answer: a JSON body, or the data of an SSE event."""
+    if body.startswith((b"event:", b"data:")):
+        body = b"".join(line[5:].strip() for line in body.splitlines() if line.startswith(b"data:"))
+    return json.loads(body)
+
+
 def check_shape(body: bytes) -> str | None:
     """The full check of one answer: a tools/call result with content, not an error."""
     try:
-        message = json.loads(body)
+        message = message_of(body)
         result = message["result"]
         if result.get("isError") is not False or not isinstance(result.get("content"), list):
             return "unexpected result"
@@ -170,9 +196,22 @@ class Connection:
         self.target = target
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.session = ""  # the Mcp-Session-Id line, once the handshake gave one
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.target.host, self.target.port)
+        if self.target.session:
+            await self.handshake()
+
+    async def handshake(self) -> None:
+        """``initialize`` and ``notifications/initialized``, keeping the session id."""
+        self.session = ""
+        status, body, _ = await self.post(INITIALIZE)
+        if status != 200 or b'"result":' not in body:
+            raise ProtocolError(f"initialize answered {status}: {body[:200]!r}")
+        status, body, _ = await self.post(INITIALIZED)
+        if status not in (200, 202):
+            raise ProtocolError(f"notifications/initialized answered {status}")
 
     def close(self) -> None:
         if self.writer is not None:
@@ -184,12 +223,13 @@ class Connection:
         if self.writer is None:
             await self.open()
         assert self.reader is not None and self.writer is not None
-        self.writer.write(self.target.head(len(body)) + body)
+        self.writer.write(self.target.head(len(body), self.session) + body)
         await self.writer.drain()
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.split(b"\r\n")
         version, status = lines[0].split(b" ", 2)[:2]
         length = None
+        chunked = False
         keep_alive = version == b"HTTP/1.1"
         for line in lines[1:]:
             name, _, value = line.partition(b":")
@@ -199,11 +239,29 @@ class Connection:
             elif name == b"connection":
                 keep_alive = value.strip().lower() != b"close"
             elif name == b"transfer-encoding":
-                raise ProtocolError(f"transfer-encoding {value.strip().decode()} not supported")
+                chunked = value.strip().lower() == b"chunked"
+                if not chunked:
+                    raise ProtocolError(f"transfer-encoding {value.strip().decode()} not supported")
+            elif name == b"mcp-session-id":
+                self.session = f"Mcp-Session-Id: {value.strip().decode()}\r\n"
+        if chunked:
+            return int(status), await self._chunks(), keep_alive
         if length is None:
             raise ProtocolError("answer without Content-Length")
         payload = await self.reader.readexactly(length) if length else b""
         return int(status), payload, keep_alive
+
+    async def _chunks(self) -> bytes:
+        """A chunked body (how uvicorn streams an SSE answer), up to its last chunk."""
+        assert self.reader is not None
+        parts = []
+        while True:
+            size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                await self.reader.readuntil(b"\r\n")  # no trailers are sent
+                return b"".join(parts)
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readexactly(2)
 
 
 async def _client(

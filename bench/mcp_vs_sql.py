@@ -1,22 +1,22 @@
-"""The compared workloads: MCP tool calls over HTTP against the same SQL run directly.
+"""The compared workloads: our MCP server against a reference-shaped baseline and SQL.
 
 Runs the three workloads of ``shared/PERF_WORKLOADS.md`` verbatim (a: ``SELECT 1``,
 b: revenue by category with ``COUNT(DISTINCT …)`` and ``LIMIT 20``, c: the schema of
-``retail.orders``) as the Seattle store manager, each as the compared table has it:
-a and b with the answer cache off (the reference caches no results), c with the
-defaults (the reference caches schemas). Starts the production server (gunicorn with
-``zava/gunicorn_conf.py``) on free local ports, one for each cache setting, checks
-that workload b answers the same rows through MCP as directly, prints its
-``EXPLAIN (ANALYZE, BUFFERS)``, then measures every row at each concurrency,
-interleaved round-robin for ``--rounds`` rounds, and reports medians next to the
-reference's figures on the same data.
+``retail.orders``) as the Seattle store manager, with our answer cache off, against
+two servers started here on free local ports: ours (gunicorn with
+``zava/gunicorn_conf.py``, as ``make serve``) and the baseline
+(``bench/baseline_server.py``: FastMCP + asyncpg + uvicorn, doing per call what the
+reference does, on a reference-shaped copy of our data). It checks that both answer
+workload b with the rows direct SQL gives, prints b's ``EXPLAIN (ANALYZE, BUFFERS)``,
+then measures every row at each concurrency, interleaved round-robin for
+``--rounds`` rounds, and reports medians and ours / baseline, measured in this run.
 
 For a and b it also measures two SQL floors with the same closed loop: the statement
 inside the tenant context (the same row-level-security work, one transaction per
 query as a call opens) and as the database owner with an explicit store filter (no
-RLS, no tenant context). CPU per call is split into the web server (gunicorn) and
-PostgreSQL. Extra rows, labelled, show b with the answer cache on: every query a new
-question (``fresh``) and the same question repeated (``hits``).
+RLS, no tenant context). CPU per call is split into the web server and PostgreSQL.
+Extra rows, labelled, show b and c with the answer cache on: b with every query a new
+question (``fresh``) and the same question repeated (``hits``), c as configured.
 
     .venv/bin/python bench/mcp_vs_sql.py                       # 3 rounds of 10 s, c=1,8
     .venv/bin/python bench/mcp_vs_sql.py --duration 20         # 3 x 20 s
@@ -31,6 +31,7 @@ See bench/README.md for how to read them.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -58,6 +59,7 @@ from bench.loadgen import (
     Window,
     answer_json,
     check_shape,
+    message_of,
     post_once,
     run_closed_loop,
     tools_call_body,
@@ -66,7 +68,8 @@ from bench.loadgen import (
 ROOT = Path(__file__).resolve().parents[1]
 APP_NAME = "zava-bench"  # PostgreSQL application_name of the server's and our backends
 SEATTLE_MANAGER = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
-AIM = 1.5  # our calls/s over the reference's, on every row
+AIM = 1.5  # our calls/s over the baseline's, on every compared row
+AIM_SELECT1 = 2.0  # and on the trivial call at one client: every question costs several
 
 # PERF_WORKLOADS.md, workload b, verbatim.
 REVENUE_SQL = """SELECT c.category_name,
@@ -125,7 +128,7 @@ WORKLOADS = [
         {"table_names": ["retail.orders"]},
         None,
         None,
-        "on",
+        "off",
     ),
 ]
 
@@ -158,16 +161,9 @@ class Row:
         return self.mode == self.workload.cache
 
 
-# The reference on the same data and machine (PERF_WORKLOADS.md, measured 2026-12-01):
-# (calls/s, p50 ms) per workload and concurrency; the middle of each published range.
-REFERENCE = {
-    ("select1", 1): (161.5, 6.25),
-    ("select1", 8): (226.0, None),
-    ("revenue", 1): (15.0, 72.0),
-    ("revenue", 8): (33.0, None),
-    ("schemas", 1): (134.0, 7.6),
-    ("schemas", 8): (189.0, None),
-}
+def aim(workload: Workload, concurrency: int) -> float:
+    """The ratio of our calls/s to the baseline's that a compared row must reach."""
+    return AIM_SELECT1 if (workload.key, concurrency) == ("select1", 1) else AIM
 
 
 # How the runs meet the server's answer cache.
@@ -223,12 +219,25 @@ def _tree(table: dict[int, tuple[int, float]], root: int) -> set[int]:
     return members & table.keys()
 
 
+def reaped_seconds(pid: int) -> float:
+    """CPU seconds of ``pid``'s children that have exited and been waited for (the
+    parallel query workers PostgreSQL starts and ends within a query)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return 0.0
+    fields = raw[raw.rindex(b")") + 2 :].split()
+    return (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+
+
 @dataclass
 class CpuSample:
     when: float
     busy: float
     table: dict[int, tuple[int, float]]
     foreign: set[int]  # PostgreSQL backends serving other programs
+    reaped: float  # the postmaster's exited children, so far
 
 
 class CpuMeter:
@@ -237,6 +246,8 @@ class CpuMeter:
     PostgreSQL counts the postmaster's children (auxiliary processes included) except
     the backends of other programs: the server and this process connect with
     application_name ``zava-bench``, so the others are told apart in pg_stat_activity.
+    Children that ended during the interval (parallel workers) count too, from the
+    postmaster's tally of its reaped children, whoever they served.
     """
 
     FOREIGN_BACKENDS = """
@@ -261,7 +272,8 @@ class CpuMeter:
         if self.postgres_pid:
             rows = self._db.execute(self.FOREIGN_BACKENDS, [APP_NAME]).fetchall()
             foreign = {pid for (pid,) in rows}
-        return CpuSample(time.perf_counter(), busy_seconds(), _process_table(), foreign)
+        reaped = reaped_seconds(self.postgres_pid) if self.postgres_pid else 0.0
+        return CpuSample(time.perf_counter(), busy_seconds(), _process_table(), foreign, reaped)
 
     def usage(self, first: CpuSample, last: CpuSample) -> dict[str, float]:
         """Cores used per group over the interval; ``others`` is everything else."""
@@ -281,6 +293,8 @@ class CpuMeter:
                 for pid in pids
                 if pid in last.table
             )
+            if name == "postgres":
+                used += last.reaped - first.reaped  # workers that came and went meanwhile
             cores[name] = used / elapsed
         total = (last.busy - first.busy) / elapsed
         cores["others"] = max(total - sum(cores.values()), 0.0)
@@ -341,29 +355,41 @@ def _free_port() -> int:
 
 
 class Server:
-    """gunicorn as ``make serve`` runs it, on a free port, in its own process group."""
+    """gunicorn as ``make serve`` runs it (or, given ``command``, the baseline server),
+    on a free port, in its own process group."""
 
-    def __init__(self, log_path: Path, environment: dict[str, str], root: Path = ROOT) -> None:
+    def __init__(
+        self,
+        log_path: Path,
+        environment: dict[str, str],
+        root: Path = ROOT,
+        command: list[str] | None = None,
+    ) -> None:
         self.log_path = log_path
         self.environment = environment
         self.root = root  # the checkout whose code it serves
         self.port = _free_port()
+        self.command = command or [
+            str(Path(sys.executable).parent / "gunicorn"), "zava.wsgi:application",
+            "--config", "zava/gunicorn_conf.py", "--bind", f"127.0.0.1:{self.port}",
+        ]  # fmt: skip
         self.process: subprocess.Popen | None = None
 
+    @classmethod
+    def baseline(cls, log_path: Path, dsn: str) -> Server:
+        """bench/baseline_server.py on the reference-shaped database."""
+        server = cls(log_path, dict(os.environ), command=[])
+        server.command = [
+            sys.executable, str(ROOT / "bench" / "baseline_server.py"),
+            "--dsn", dsn, "--port", str(server.port),
+        ]  # fmt: skip
+        return server
+
     def start(self) -> None:
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        command = [
-            str(gunicorn),
-            "zava.wsgi:application",
-            "--config",
-            "zava/gunicorn_conf.py",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-        ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                command,
+                self.command,
                 cwd=self.root,
                 env=self.environment,
                 stdin=subprocess.DEVNULL,
@@ -377,14 +403,14 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
-                raise BenchError(f"gunicorn exited early; see {self.log_path}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
+                raise BenchError(f"server exited early; see {self.log_path}:\n{self.log_tail()}")
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
                 status, body = post_once(target, ping)
                 if status == 200 and b'"result"' in body:
                     return
                 raise BenchError(f"ping answered {status}: {body[:300]!r}")
             time.sleep(0.25)
-        raise BenchError(f"gunicorn not ready after {timeout:.0f} s; see {self.log_path}")
+        raise BenchError(f"server not ready after {timeout:.0f} s; see {self.log_path}")
 
     def log_tail(self, lines: int = 20) -> str:
         with contextlib.suppress(OSError):
@@ -564,12 +590,13 @@ def print_report(summary: dict, config: dict) -> None:
     )
     header = (
         f"{'workload':<27}{'c':>3} | {'calls/s':>8}{'p50':>7}{'p95':>7}{'p99':>7}{'err':>4} | "
-        f"{'ref/s':>6}{'ref p50':>8}{'ours/ref':>9} | {'web':>5}{'db':>6} | "
-        f"{'tenant q/s':>10}{'p50':>7} | {'owner q/s':>9}{'p50':>7}"
+        f"{'web':>5}{'db':>6} | {'base/s':>7}{'p50':>7}{'web':>6}{'db':>7} | "
+        f"{'ours/base':>13} | {'tenant q/s':>10}{'p50':>7} | {'owner q/s':>9}{'p50':>7}"
     )
     print(
-        f"{'':<30} | {'MCP tools/call over HTTP (ms)':<33} | {'reference, same data':<23} | "
-        f"{'CPU ms/call':<11} | {'SQL floor: tenant ctx':<17} | {'SQL floor: owner':<16}"
+        f"{'':<30} | {'MCP tools/call over HTTP (ms)':<33} | {'CPU ms':<11} | "
+        f"{'baseline, same data':<27} | {'':<13} | {'SQL floor: tenant ctx':<17} | "
+        f"{'SQL floor: owner':<16}"
     )
     print(header)
     print("-" * len(header))
@@ -578,26 +605,35 @@ def print_report(summary: dict, config: dict) -> None:
             mcp = summary.get(f"{row.key}/c{c}/mcp")
             if mcp is None:
                 continue
+            base = summary.get(f"{row.key}/c{c}/base") or {}
             tenant = summary.get(f"{row.key}/c{c}/sql") or {}
             owner = summary.get(f"{row.key}/c{c}/owner") or {}
-            reference = REFERENCE.get((row.workload.key, c)) if row.compared else None
-            ours = mcp["throughput"] / reference[0] if reference and mcp["throughput"] else None
-            verdict = "" if ours is None else (" ok" if ours >= AIM else " LOW")
-            per_call = mcp["cpu_ms_per_call"]
+            ours = mcp["throughput"] / base["throughput"] if base.get("throughput") else None
+            wanted = aim(row.workload, c)
+            verdict = "" if ours is None else (" ok" if ours >= wanted else " LOW")
+            ratio = "-" if ours is None else f"{ours:.2f}x/{wanted:g}x{verdict}"
+            per_call, base_call = mcp["cpu_ms_per_call"], base.get("cpu_ms_per_call") or {}
             print(
                 f"{row.label:<27}{c:>3} | {_fmt(mcp['throughput'], 8)}"
                 f"{_fmt(mcp['p50_ms'], 7, 2)}{_fmt(mcp.get('p95_ms'), 7, 2)}"
                 f"{_fmt(mcp['p99_ms'], 7, 2)}{mcp['errors']:>4} | "
-                f"{_fmt(reference and reference[0], 6, 0)}{_fmt(reference and reference[1], 8, 1)}"
-                f"{'-' if ours is None else f'{ours:.2f}x':>6}{verdict:<3} | "
                 f"{_fmt(per_call.get('server'), 5, 2)}{_fmt(per_call.get('postgres'), 6, 2)} | "
+                f"{_fmt(base.get('throughput'), 7)}{_fmt(base.get('p50_ms'), 7, 2)}"
+                f"{_fmt(base_call.get('server'), 6, 2)}{_fmt(base_call.get('postgres'), 7, 2)} | "
+                f"{ratio:>13} | "
                 f"{_fmt(tenant.get('throughput'), 10)}{_fmt(tenant.get('p50_ms'), 7, 2)} | "
                 f"{_fmt(owner.get('throughput'), 9)}{_fmt(owner.get('p50_ms'), 7, 2)}"
             )
     print()
-    print(f"  aim: >= {AIM}x the reference's calls/s on every compared row ('ok' / 'LOW').")
-    print("  web: gunicorn's CPU per call; db: PostgreSQL's (its backends for this bench only).")
-    print("  cache: a and b off (ZAVA_CACHE_SECONDS=0), c as configured; extra rows say theirs.")
+    print(
+        f"  ours/base: our calls/s over the reference-shaped baseline's (bench/baseline_server.py),"
+        f" measured in this run; aim >= {AIM:g}x on every compared row, {AIM_SELECT1:g}x for a at"
+        " c=1."
+    )
+    print(
+        "  web: the server's CPU per call (gunicorn, or the baseline's uvicorn); db: PostgreSQL's."
+    )
+    print("  cache: off for a, b and c (ZAVA_CACHE_SECONDS=0); the extra rows say theirs.")
 
     print()
     print(
@@ -616,7 +652,7 @@ def print_report(summary: dict, config: dict) -> None:
     busy_others = []
     for row in config["rows"]:
         for c in c_list:
-            for mode in ("mcp", "sql", "owner"):
+            for mode in ("mcp", "base", "sql", "owner"):
                 record = summary.get(f"{row.key}/c{c}/{mode}")
                 if record is None:
                     continue
@@ -626,7 +662,7 @@ def print_report(summary: dict, config: dict) -> None:
                 ceiling = cpus * 1000 / spent if spent else None
                 print(
                     f"{row.label:<27}{c:>3} {mode.upper():>5} | "
-                    f"{_fmt(per_call.get('server') if mode == 'mcp' else None, 7, 2)}"
+                    f"{_fmt(per_call.get('server') if mode in ('mcp', 'base') else None, 7, 2)}"
                     f"{_fmt(per_call.get('postgres'), 9, 2)}{_fmt(per_call.get('bench'), 7, 2)} | "
                     f"{_fmt(ceiling, 8, 0)} | {_fmt(cores.get('server'), 7, 2)}"
                     f"{_fmt(cores.get('postgres'), 9, 2)}"
@@ -714,7 +750,7 @@ def _mcp_answer(target: Target, workload: Workload) -> dict:
     problem = check_shape(body) if status == 200 else f"http {status}"
     if problem:
         raise BenchError(f"{workload.label} through MCP: {problem}: {body[:500]!r}")
-    return json.loads(body)["result"]
+    return message_of(body)["result"]
 
 
 def validate(target: Target, manager_id: uuid.UUID) -> str:
@@ -751,6 +787,29 @@ def validate(target: Target, manager_id: uuid.UUID) -> str:
     if not same:
         raise BenchError(f"Workload b differs: MCP {answer} vs direct SQL {columns} {rows}")
     return f"workload b: {len(rows)} rows, MCP = direct SQL (top: {rows[0][0]})"
+
+
+def baseline_dsn() -> str:
+    """The reference-shaped database (built once, bench/baseline_database.py), as the
+    baseline's role; its backends carry the bench's application_name for the CPU split."""
+    import psycopg
+    from django.conf import settings
+
+    from bench import baseline_database
+
+    database = settings.DATABASES["default"]
+    if not settings.ZAVA_EMBEDDED_DB:
+        raise BenchError("The baseline is built on the embedded PostgreSQL (unset DATABASE_URL).")
+
+    def admin(dbname: str) -> psycopg.Connection:
+        return psycopg.connect(host=database["HOST"], port=database["PORT"] or None,
+                               user="postgres", dbname=dbname, autocommit=True)  # fmt: skip
+
+    # The superuser reads every row of ours, whatever row-level security says.
+    return (
+        baseline_database.ensure(admin, lambda: admin(database["NAME"]))
+        + f"&application_name={APP_NAME}"
+    )
 
 
 def visible_stores(manager_id: uuid.UUID) -> list[int]:
@@ -797,7 +856,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-extras",
         dest="extras",
         action="store_false",
-        help="only the compared rows (skip b with the answer cache on: 'fresh' and 'hits')",
+        help="only the compared rows (skip b and c with the answer cache on)",
     )
     parser.add_argument(
         "--wait-idle",
@@ -826,6 +885,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.rows = [Row(w, w.cache) for w in args.workloads]
     if args.extras and "revenue" in chosen:
         args.rows += [Row(known["revenue"], "fresh"), Row(known["revenue"], "hits")]
+    if args.extras and "schemas" in chosen:
+        args.rows.append(Row(known["schemas"], "on"))
     if args.rounds < 1 or args.duration <= 0 or not args.concurrency or min(args.concurrency) < 1:
         parser.error("rounds, duration and concurrency must be positive")
     return args
@@ -882,6 +943,7 @@ def main(argv: list[str] | None = None) -> int:
         name: Server(out_dir / f"gunicorn-{stamp}-cache-{name}.log", environment)
         for name, environment in server_envs.items()
     }
+    baseline = Server.baseline(out_dir / f"baseline-{stamp}.log", baseline_dsn())
     postgres_pid = None
     if settings.ZAVA_EMBEDDED_DB:
         with contextlib.suppress(OSError, ValueError):
@@ -905,8 +967,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, server in servers.items():
             server.start()
             targets[name] = Target("127.0.0.1", server.port, issued.raw)
+        baseline.start()
+        base_target = Target(
+            "127.0.0.1", baseline.port, headers=(("x-rls-user-id", str(manager.pk)),), session=True
+        )
         for name, server in servers.items():
             server.wait_ready(targets[name])
+        baseline.wait_ready(base_target)
         database = settings.DATABASES["default"]
         conninfo = {
             "host": database["HOST"],
@@ -926,8 +993,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"{config['gunicorn']['threads']} threads); log "
                 f"{server.log_path.relative_to(ROOT)} (kept on failure)"
             )
+        assert baseline.process is not None
+        base_meter = meters["baseline"] = CpuMeter(
+            baseline.process.pid, postgres_pid, {k: v for k, v in conninfo.items() if v}
+        )
+        print(
+            f"baseline (bench/baseline_server.py) pid {baseline.process.pid} on "
+            f"127.0.0.1:{baseline.port}; log {baseline.log_path.relative_to(ROOT)}"
+        )
         print(f"manager {manager.pk}")
         print("validated:", validate(next(iter(targets.values())), manager.pk))
+        print("baseline validated:", validate(base_target, manager.pk))
         stores = visible_stores(manager.pk)
         config["explain"] = explain_revenue(manager.pk)
         connections.close_all()  # the baseline's threads get the pool's connections
@@ -948,7 +1024,15 @@ def main(argv: list[str] | None = None) -> int:
                     record = _run_record(round_no, stats, *probe.result())
                     runs.setdefault(f"{key}/mcp", []).append(record)
                     _progress(round_no, args.rounds, row, c, "MCP", record)
-                    if workload.sql is None or not row.compared:
+                    if not row.compared:
+                        continue
+                    window = Window.after(args.warmup, args.duration)
+                    probe = Probe(base_meter, window, None)
+                    stats = run_closed_loop(base_target, body, c, window)
+                    record = _run_record(round_no, stats, *probe.result())
+                    runs.setdefault(f"{key}/base", []).append(record)
+                    _progress(round_no, args.rounds, row, c, "BASE", record)
+                    if workload.sql is None:
                         continue
                     floors = {"sql": None, "owner": stores}
                     for floor, owner_stores in floors.items():
@@ -975,7 +1059,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 2
     finally:
-        for server in servers.values():
+        for server in (*servers.values(), baseline):
             server.stop()
         for meter in meters.values():
             meter.close()
@@ -1013,9 +1097,6 @@ def main(argv: list[str] | None = None) -> int:
             w.key: {"label": w.label, "tool": w.tool, "arguments": w.arguments, "sql": w.sql}
             for w in args.workloads
         },
-        "reference": {
-            f"{k}/c{c}": {"throughput": v[0], "p50_ms": v[1]} for (k, c), v in REFERENCE.items()
-        },
         "summary": summary,
         "runs": runs,
         "errors": errors,
@@ -1027,7 +1108,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{errors} call(s) failed; e.g. {sorted(samples)[:3]}", file=sys.stderr)
     if interrupted:
         return 130
-    logs = [server.log_path for server in servers.values()]
+    logs = [server.log_path for server in (*servers.values(), baseline)]
     if errors:
         print(f"server logs: {', '.join(map(str, logs))}", file=sys.stderr)
         return 1
