@@ -33,7 +33,7 @@ from mcp_tools.outcomes import record_rejected
 from mcp_tools.protected_resource import SCOPE, challenge, insufficient_scope, resource_url
 from retail import rate_limits
 from retail.services.oauth_access import InsufficientScope, OAuthCredential, oauth_authenticate
-from retail.services.tokens import Credential, token_authenticate
+from retail.services.tokens import Credential, token_authenticate_and_count
 from retail.tenancy import DatabaseDown, retry_on_connection_loss
 
 logger = logging.getLogger("zava.mcp")
@@ -56,7 +56,7 @@ class McpAuthMiddleware:
         ids = identified(request)  # RequestLogMiddleware, outermost, gave it its ids
         request_id, client_request_id = ids.zava_request_id, ids.zava_client_request_id
         try:
-            token = retry_on_connection_loss(lambda: authenticate(request))
+            token, verdict = retry_on_connection_loss(lambda: authenticate(request))
         except InsufficientScope:
             return insufficient_scope(request)
         except (DatabaseError, DatabaseDown):
@@ -67,7 +67,8 @@ class McpAuthMiddleware:
                 return _too_many_requests(verdict)
             _audit_rejected(request, request_id, client_request_id)
             return unauthorized(request)
-        verdict = rate_limits.check_token(rate_limit_key(token))
+        if verdict is None:
+            verdict = rate_limits.check_token(rate_limit_key(token))
         if not verdict.allowed:
             return _too_many_requests(verdict)
 
@@ -111,17 +112,22 @@ def _audit_rejected(request: HttpRequest, request_id: str, client_request_id: st
     logger.info("mcp request refused: invalid or missing token", extra={"request_id": request_id})
 
 
-def authenticate(request: HttpRequest) -> Credential | OAuthCredential | None:
-    """The caller from an admin-issued ``zava_…`` token or an OAuth access token.
+def authenticate(
+    request: HttpRequest,
+) -> tuple[Credential | OAuthCredential | None, rate_limits.Verdict | None]:
+    """The caller from an admin-issued ``zava_…`` token or an OAuth access token, and,
+    for an admin-issued one, the rate limit's verdict, counted in the same round trip
+    (None: not counted yet).
 
     Raises ``InsufficientScope`` for an OAuth token without the tools' scope.
     """
     raw = bearer_credential(request)
     if not raw:
-        return None
+        return None, None
     if raw.startswith(TOKEN_PREFIX):
-        return token_authenticate(raw)
-    return oauth_authenticate(raw, audience=resource_url(request), scope=SCOPE)
+        credential, verdict = token_authenticate_and_count(raw, settings.ZAVA_RATE_LIMIT_PER_MINUTE)
+        return credential, verdict if credential else None
+    return oauth_authenticate(raw, audience=resource_url(request), scope=SCOPE), None
 
 
 def rate_limit_key(credential: Credential | OAuthCredential) -> int | str:

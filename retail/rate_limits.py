@@ -4,7 +4,9 @@ Fixed one-minute windows, counted where every worker and host sees them. While t
 cache is the database (the default) the counters are a PostgreSQL table: one atomic
 ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` per hit, a single round trip that
 counts exactly under concurrency (two workers counting the same bucket at once get
-consecutive values). Django's database cache needs a dozen statements and a
+consecutive values). A token's hit rides in the statement that looks the token up
+(:func:`counted_lookup`), so authenticating and counting cost one round trip, not two.
+Django's database cache needs a dozen statements and a
 transaction for the same add-then-increment, and can miss counts. When ``CACHE_URL``
 points at Redis or another shared cache, the counters are there (atomic ``INCR``).
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
@@ -46,9 +49,12 @@ class Verdict:
     retry_after: int = 0
 
 
+TOKEN_BUCKET_PREFIX = "token:"  # noqa: S105 (a counter bucket name, not a secret)
+
+
 def check_token(token_id: int | str) -> Verdict:
     """Counts one request with this token; refuses past ``ZAVA_RATE_LIMIT_PER_MINUTE``."""
-    return _hit(f"token:{token_id}", settings.ZAVA_RATE_LIMIT_PER_MINUTE)
+    return _hit(f"{TOKEN_BUCKET_PREFIX}{token_id}", settings.ZAVA_RATE_LIMIT_PER_MINUTE)
 
 
 def check_failed_auth(address: str) -> Verdict:
@@ -71,6 +77,51 @@ def _hit(bucket: str, limit: int) -> Verdict:
         count = count_hit(bucket, window * WINDOW_SECONDS)
     else:
         count = count_cache_hit(shared, f"ratelimit:{bucket}:{window}")
+    return _verdict(count, limit, window, now)
+
+
+def counted_lookup(
+    lookup_sql: str, params: dict[str, Any], bucket_prefix: str, limit: int
+) -> tuple[tuple | None, Verdict]:
+    """Run ``lookup_sql`` and count a hit for the row it finds, in one round trip.
+
+    ``lookup_sql`` finds at most one row, whose first column, ``bucket_key``, names the
+    bucket with ``bucket_prefix`` (a token's id, say). While the counters are in the
+    database, the lookup and the upsert are one statement; otherwise (Redis, or the
+    limit off) the lookup runs alone and the hit is counted as :func:`_hit` does. No
+    row, no hit: the verdict is then an allowance, and the caller decides.
+    """
+    shared = caches[DEFAULT_CACHE_ALIAS]
+    if limit <= 0 or not isinstance(shared, DatabaseCache):
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(lookup_sql, params)
+            row = cursor.fetchone()
+        verdict = _hit(f"{bucket_prefix}{row[0]}", limit) if row else Verdict(True)
+        return row, verdict
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    statement = f"""
+WITH found AS MATERIALIZED ({lookup_sql}), hit AS (
+    INSERT INTO {TABLE} AS c (bucket, window_start, hits)
+    SELECT %(_prefix)s || found.bucket_key, %(_window)s, 1 FROM found
+    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = c.hits + 1
+    RETURNING hits
+), swept AS (
+    DELETE FROM {TABLE} WHERE window_start < %(_window)s AND (SELECT hits FROM hit) = 1
+)
+SELECT found.*, (SELECT hits FROM hit) FROM found
+"""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            statement, {**params, "_prefix": bucket_prefix, "_window": window * WINDOW_SECONDS}
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None, Verdict(True)
+    return tuple(found[:-1]), _verdict(found[-1], limit, window, now)
+
+
+def _verdict(count: int, limit: int, window: int, now: float) -> Verdict:
     if count <= limit:
         return Verdict(True)
     return Verdict(False, retry_after=max(1, int((window + 1) * WINDOW_SECONDS - now) + 1))

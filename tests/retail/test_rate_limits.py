@@ -13,7 +13,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from retail.models import AccessToken, Manager
-from retail.rate_limits import TABLE, WINDOW_SECONDS, count_hit
+from retail.rate_limits import TABLE, WINDOW_SECONDS, count_hit, counted_lookup
 from retail.services.tokens import token_issue
 from tests.conftest import LiveServer, gunicorn_server, server_environment
 from tests.identities import BELLEVUE, SEATTLE
@@ -141,3 +141,28 @@ def test_a_new_window_sweeps_the_counters_of_earlier_ones(database):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT bucket, window_start FROM {TABLE}")
         assert cursor.fetchall() == [("token:1", 120)]
+
+
+def _counters() -> list[tuple[str, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT bucket, hits FROM {TABLE} ORDER BY bucket")
+        return cursor.fetchall()
+
+
+def test_a_counted_lookup_returns_its_row_and_counts_it_in_its_bucket(database, rate_limit_clock):
+    lookup = "SELECT %(key)s::int AS bucket_key, 'seattle' AS who"
+    verdicts = []
+    for _ in range(3):
+        row, verdict = counted_lookup(lookup, {"key": 7}, "token:", 2)
+        assert row == (7, "seattle")  # the lookup's own columns, nothing added
+        verdicts.append(verdict.allowed)
+    assert verdicts == [True, True, False]
+    assert _counters() == [("token:7", 3)]  # the bucket check_token(7) counts in
+    refused = counted_lookup(lookup, {"key": 7}, "token:", 2)[1]
+    assert 1 <= refused.retry_after <= WINDOW_SECONDS + 1
+
+
+def test_a_counted_lookup_that_finds_nothing_counts_nothing(database, rate_limit_clock):
+    row, verdict = counted_lookup("SELECT 1 AS bucket_key WHERE false", {}, "token:", 1)
+    assert (row, verdict.allowed) == (None, True)
+    assert _counters() == []
