@@ -13,7 +13,11 @@ Inside :func:`tenant_transaction`, the connection runs one transaction that is
   (on a read replica, the current one the replica has: :mod:`retail.replicas`).
 
 Every setting is transaction-local (``set_config(..., true)``) and the transaction
-always rolls back, so nothing survives on the pooled connection. No identity means
+always rolls back, so nothing survives on the pooled connection. The transaction is
+this module's own, not Django's: it sends ``BEGIN`` together with its first query (one
+round trip, where Django's ``atomic`` costs two) and ends it on every way out, so
+Django's ``transaction.atomic`` cannot be used inside it (psycopg refuses to change
+``autocommit`` mid-transaction); tenant work only reads and needs no savepoints. No identity means
 an empty identity: the policies then show no tenant rows (fail closed).
 
 **The drift check.** When the work returns, the session is asked whether its role,
@@ -38,7 +42,7 @@ from uuid import UUID
 
 from asgiref.local import Local
 from django.conf import settings
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg.pq import TransactionStatus
 
@@ -59,6 +63,7 @@ SEARCH_PATH = "retail, public"
 _TRANSACTION_START_SQL = (
     "SELECT pg_backend_pid(), (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint"
 )
+_BEGIN_AND_START_SQL = f"BEGIN; {_TRANSACTION_START_SQL}"
 _ENTER_SQL = f"""
 SELECT set_config('{IDENTITY_SETTING}', %s, true),
        set_config('{PROOF_SETTING}', %s, true),
@@ -159,18 +164,22 @@ def tenant_transaction(
     timeout = statement_timeout_ms or settings.ZAVA_QUERY_TIMEOUT_MS
     role = settings.ZAVA_DB_ROLES["tenant"]
     failed_check = ""
-    with transaction.atomic(using=using):
+    # Django keeps the connection in autocommit mode and so sends no BEGIN of its own:
+    # this function begins the transaction and always ends it.
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    with connection.wrap_database_errors:
+        # BEGIN and the start in one round trip (one simple-protocol query).
+        begun = raw.execute(_BEGIN_AND_START_SQL)
+        begun.nextset()
+        backend_pid, transaction_start = begun.fetchone()
+    try:
+        identity = proof = ""
+        if manager_id is not None:
+            identity = str(manager_id)
+            proof = sign_identity(_signing_key(using), manager_id, backend_pid, transaction_start)
         with connection.cursor() as cursor:
-            # Two round trips: psycopg's BEGIN, then the start. (In pipeline mode
-            # psycopg syncs after BEGIN, and fetching needs a second sync: three.)
-            cursor.execute(_TRANSACTION_START_SQL)
-            backend_pid, transaction_start = cursor.fetchone()
-            identity = proof = ""
-            if manager_id is not None:
-                identity = str(manager_id)
-                proof = sign_identity(
-                    _signing_key(using), manager_id, backend_pid, transaction_start
-                )
             cursor.execute(
                 _ENTER_SQL,
                 [
@@ -197,7 +206,8 @@ def tenant_transaction(
             failed_check = _check_then_roll_back(connection, [role, SEARCH_PATH, identity, proof])
         finally:
             _open.context = None
-            transaction.set_rollback(True, using=using)
+    finally:
+        _roll_back_if_open(connection)
     if failed_check:
         logger.error("tenant context on %s failed closed: %s", using, failed_check)
         _discard(connection)
@@ -226,6 +236,19 @@ def _check_then_roll_back(connection: BaseDatabaseWrapper, expected: list[str]) 
             return "the drift check failed"
         row = check.fetchone()
     return "" if row and row[0] else "the role, search_path or identity drifted"
+
+
+def _roll_back_if_open(connection: BaseDatabaseWrapper) -> None:
+    """End the transaction if the work left it open (it raised): ROLLBACK, or, if even
+    that fails, close the connection so that no pool hands out a half-used session."""
+    raw = connection.connection
+    if raw is None or raw.closed or raw.info.transaction_status == TransactionStatus.IDLE:
+        return
+    try:
+        raw.execute("ROLLBACK")
+    except Exception:  # the connection is unusable; whatever raised first is what counts
+        logger.warning("could not roll back a tenant transaction; closing its connection")
+        _discard(connection)
 
 
 def _discard(connection: BaseDatabaseWrapper) -> None:

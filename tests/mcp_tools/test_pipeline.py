@@ -45,15 +45,15 @@ def _counted(token: str, sql: str) -> RoundTrips:
 
 
 # On the default connection: the token lookup with the rate-limit count (one
-# statement), the audit row. On the tenant connection: BEGIN, the transaction's start
-# (pid and time, which the identity proof signs), the context's settings, the query,
-# and the drift check pipelined with ROLLBACK (one sync: the check costs no round trip
-# of its own).
+# statement), the audit row. On the tenant connection: BEGIN with the transaction's
+# start (pid and time, which the identity proof signs; one simple-protocol query), the
+# context's settings, the query, and the drift check pipelined with ROLLBACK (one sync:
+# the check costs no round trip of its own).
 def test_a_trivial_call_costs_seven_round_trips(database, token, settings):
     settings.ZAVA_CACHE_SECONDS = 0
     assert settings.ZAVA_RATE_LIMIT_PER_MINUTE > 0  # the count is on the path
     trips = _counted(token, "SELECT 1")
-    assert trips.per_alias() == {"default": 2, "tenant": 5}, trips.messages()
+    assert trips.per_alias() == {"default": 2, "tenant": 4}, trips.messages()
 
 
 # The query does not run; the cache's scope (the caller's stores and data version) is
@@ -61,7 +61,7 @@ def test_a_trivial_call_costs_seven_round_trips(database, token, settings):
 def test_a_cached_call_costs_eight_round_trips(database, token, settings):
     settings.ZAVA_CACHE_SECONDS = 300
     trips = _counted(token, "SELECT 2 AS cached")
-    assert trips.per_alias() == {"default": 3, "tenant": 5}, trips.messages()
+    assert trips.per_alias() == {"default": 3, "tenant": 4}, trips.messages()
 
 
 def test_the_log_line_says_what_the_handler_told_the_pipeline(database, token, settings, caplog):

@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from retail.errors import DatabaseFailure
 from retail.services.audit_retention import month_start, partition_name
@@ -48,9 +49,16 @@ def _stores_with_orders(cursor) -> set[int]:
 
 @contextmanager
 def _attempt(alias: str = "tenant") -> Iterator[None]:
-    """A savepoint, so that one refused statement does not abort the whole test."""
-    with transaction.atomic(using=alias):
-        yield
+    """A savepoint, so that one refused statement does not abort the whole test. In
+    SQL: the tenant transaction is the context's own, which Django does not manage."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SAVEPOINT attempt")
+        try:
+            yield
+        except BaseException:
+            cursor.execute("ROLLBACK TO SAVEPOINT attempt")
+            raise
+        cursor.execute("RELEASE SAVEPOINT attempt")
 
 
 @pytest.fixture
@@ -280,6 +288,19 @@ def test_an_error_inside_the_context_still_leaves_the_connection_clean(database)
             cursor.execute("SELECT 1 / 0")
     with tenant_transaction(SEATTLE.id) as tenant, tenant.connection.cursor() as cursor:
         assert _stores_with_orders(cursor) == {1}
+
+
+def test_work_that_raises_leaves_no_transaction_open_on_the_connection(database):
+    """The context begins its transaction itself (BEGIN with its first query), so it
+    must end it whatever the work does."""
+    with pytest.raises(LookupError):  # noqa: SIM117 - the error must escape the context
+        with tenant_transaction(SEATTLE.id) as tenant, tenant.connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            raise LookupError("not a database error")
+    raw = connections["tenant"].connection
+    assert raw.info.transaction_status == TransactionStatus.IDLE
+    with connections["tenant"].cursor() as cursor:
+        assert _scalar(cursor, "SELECT current_setting('app.current_rls_user_id', true)") == ""
 
 
 def test_nested_contexts_are_refused(database):
