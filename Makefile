@@ -8,7 +8,7 @@ CONFORMANCE := tests/clients/conformance
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install lock lock-sdk2 outside-clients run serve test test-deps lint typecheck format bench bench-load bench-search bench-smoke bench-scale bench-scale-smoke clean
+.PHONY: install lock lock-sdk2 outside-clients run serve test test-deps lint typecheck format bench bench-scale-data bench-load bench-search bench-smoke bench-scale bench-scale-smoke clean
 
 ## install: .venv with exactly the versions (and hashes) of requirements.lock
 $(VENV)/.installed: requirements.lock
@@ -89,6 +89,11 @@ format: install
 ## measured in the same run, and against the same SQL run directly (about 16 minutes)
 bench: install
 	$(PY) bench/mcp_vs_sql.py $(BENCH_ARGS)
+
+## bench-scale-data: how a call's cost grows with the data: b, two analytics tools and semantic
+## search at 1x, 4x and 16x the orders (3.2 M at 16x), ours against the SQL floor (about 25 minutes)
+bench-scale-data: install
+	$(PY) bench/data_growth.py $(BENCH_ARGS)
 
 ## bench-load: 16 concurrent MCP clients for 60 s over a mix of tools
 bench-load: install
