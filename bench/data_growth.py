@@ -52,6 +52,8 @@ from bench.mcp_vs_sql import (
     Server,
     _run_record,
     git_revision,
+    meter_conninfo,
+    postgres_pid,
     run_sql,
 )
 
@@ -98,15 +100,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
     log = ROOT / "var" / "bench" / f"gunicorn-growth-{settings.DATABASES['default']['NAME']}.log"
     server = Server(log, environment)
-    pid_file = Path(settings.DATABASES["default"]["HOST"]) / "postmaster.pid"
-    postgres_pid = int(pid_file.read_text().split("\n", 1)[0])
-    database = settings.DATABASES["default"]
-    conninfo = {
-        "host": database["HOST"],
-        "port": database["PORT"],
-        "user": database["USER"],
-        "dbname": database["NAME"],
-    }
     issued = {
         label: token_issue(manager=manager_resolve(email), name="bench-growth")
         for label, email in CALLERS.items()
@@ -119,7 +112,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         }
         server.wait_ready(next(iter(targets.values())))
         assert server.process is not None
-        meter = CpuMeter(server.process.pid, postgres_pid, {k: v for k, v in conninfo.items() if v})
+        meter = CpuMeter(server.process.pid, postgres_pid(), meter_conninfo())
         for label, target in targets.items():
             manager_id = issued[label].token.manager_id
             rows: dict[str, Any] = {}

@@ -301,6 +301,28 @@ class CpuMeter:
         return {name: round(value, 3) for name, value in cores.items()}
 
 
+def meter_conninfo() -> dict[str, Any]:
+    """Connection parameters of Django's default database, for a :class:`CpuMeter`."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    info = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "dbname": db["NAME"]}
+    return {k: v for k, v in {**info, "password": db["PASSWORD"]}.items() if v}
+
+
+def postgres_pid() -> int | None:
+    """The embedded server's postmaster (None for an external server: its CPU is not ours
+    to read)."""
+    from django.conf import settings
+
+    if not settings.ZAVA_EMBEDDED_DB:
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        pid_file = Path(settings.DATABASES["default"]["HOST"]) / "postmaster.pid"
+        return int(pid_file.read_text().split("\n", 1)[0])
+    return None
+
+
 def _connections_per_worker(server_pid: int, port: int) -> list[int]:
     """Established client connections held by each gunicorn worker (they stick)."""
     inodes = set()
@@ -928,7 +950,6 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.db import connections
 
     from retail.services.tokens import manager_resolve, token_issue, token_revoke
@@ -944,11 +965,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, environment in server_envs.items()
     }
     baseline = Server.baseline(out_dir / f"baseline-{stamp}.log", baseline_dsn())
-    postgres_pid = None
-    if settings.ZAVA_EMBEDDED_DB:
-        with contextlib.suppress(OSError, ValueError):
-            pid_file = Path(settings.DATABASES["default"]["HOST"]) / "postmaster.pid"
-            postgres_pid = int(pid_file.read_text().split("\n", 1)[0])
+    postmaster = postgres_pid()
     config: dict[str, Any] = {
         "duration": args.duration,
         "warmup": args.warmup,
@@ -974,19 +991,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, server in servers.items():
             server.wait_ready(targets[name])
         baseline.wait_ready(base_target)
-        database = settings.DATABASES["default"]
-        conninfo = {
-            "host": database["HOST"],
-            "port": database["PORT"],
-            "user": database["USER"],
-            "password": database["PASSWORD"],
-            "dbname": database["NAME"],
-        }
+        conninfo = meter_conninfo()
         for name, server in servers.items():
             assert server.process is not None
-            meters[name] = CpuMeter(
-                server.process.pid, postgres_pid, {k: v for k, v in conninfo.items() if v}
-            )
+            meters[name] = CpuMeter(server.process.pid, postmaster, conninfo)
             print(
                 f"gunicorn (answer cache {name}) pid {server.process.pid} on "
                 f"127.0.0.1:{server.port} ({config['gunicorn']['workers']} workers x "
@@ -994,9 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{server.log_path.relative_to(ROOT)} (kept on failure)"
             )
         assert baseline.process is not None
-        base_meter = meters["baseline"] = CpuMeter(
-            baseline.process.pid, postgres_pid, {k: v for k, v in conninfo.items() if v}
-        )
+        base_meter = meters["baseline"] = CpuMeter(baseline.process.pid, postmaster, conninfo)
         print(
             f"baseline (bench/baseline_server.py) pid {baseline.process.pid} on "
             f"127.0.0.1:{baseline.port}; log {baseline.log_path.relative_to(ROOT)}"

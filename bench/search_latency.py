@@ -72,6 +72,8 @@ from bench.mcp_vs_sql import (
     Probe,
     Server,
     gunicorn_settings,
+    meter_conninfo,
+    postgres_pid,
     wait_for_idle,
 )
 from bench.search_quality import (
@@ -135,25 +137,6 @@ def warm_bodies(queries: list[str]) -> Callable[[int], bytes]:
 
 
 # --- Measuring in-process ----------------------------------------------------------------
-
-
-def _conninfo() -> dict[str, Any]:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    info = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "dbname": db["NAME"]}
-    return {k: v for k, v in {**info, "password": db["PASSWORD"]}.items() if v}
-
-
-def _postgres_pid() -> int | None:
-    from django.conf import settings
-
-    if not settings.ZAVA_EMBEDDED_DB:
-        return None
-    with contextlib.suppress(OSError, ValueError):
-        pid_file = Path(settings.DATABASES["default"]["HOST"]) / "postmaster.pid"
-        return int(pid_file.read_text().split("\n", 1)[0])
-    return None
 
 
 def _summary(samples: list[float], meter: CpuMeter, first, seconds: float) -> dict[str, Any]:
@@ -336,7 +319,7 @@ def measure_http(args, queries: list[str], manager, when: str) -> tuple[dict, di
         )
         print("validated:", validate(target, manager.pk, queries[0]))
         print("server settings: " + ", ".join(f"{k}={v}" for k, v in SERVER_OVERRIDES.items()))
-        meter = CpuMeter(server.process.pid, _postgres_pid(), _conninfo())
+        meter = CpuMeter(server.process.pid, postgres_pid(), meter_conninfo())
         cold = cold_bodies(queries)
         cold_rate: dict[int, float] = {}
         for mode in args.modes:
@@ -498,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     busy = wait_for_idle(args.wait_idle)
     if busy > 0.2:
         print(f"WARNING: the machine is busy before the start ({busy:.2f} cores used).")
-    meter = CpuMeter(-1, _postgres_pid(), _conninfo())  # no server: pg, this process, others
+    meter = CpuMeter(-1, postgres_pid(), meter_conninfo())  # no server: pg, this process, others
     result: dict[str, Any] = {
         "config": {
             "tool_arguments": "query_description only (defaults: max_rows 20, threshold 30)",
