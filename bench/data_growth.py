@@ -34,14 +34,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.load import _drop, _manage
+from bench.load import drop_database, manage, seed_scratch_database
 from bench.loadgen import Target, Window, run_closed_loop, tools_call_body
 from bench.mcp_vs_sql import (
     APP_NAME,
@@ -173,28 +172,17 @@ def build(scale: int, customers: int, keep: bool) -> tuple[dict[str, str], float
     scratch = {**os.environ, "ZAVA_DB_NAME": name}
     if keep and _seeded(scratch):
         print(f"{scale}x: reusing {name} (migrated to this checkout's schema)")
-        _manage(scratch, "migrate", "-v0")
+        manage(scratch, "migrate", "-v0")
         return scratch, None
-    _drop(scratch)
-    _manage(
-        dict(os.environ),
-        "shell",
-        "-c",
-        f"from django.db import connection; connection.cursor().execute('CREATE DATABASE {name}')",
-    )
-    _manage(scratch, "migrate", "-v0")
     print(f"{scale}x: seeding {customers:,} customers into {name} …", flush=True)
-    started = time.monotonic()
-    _manage(scratch, "seed_retail", "--customers", str(customers), "-v0")
-    seeded = time.monotonic() - started
-    _manage(scratch, "embed_products", "-v0")
+    seeded = seed_scratch_database(scratch, customers)
     print(f"{scale}x: seeded in {seeded:.0f} s", flush=True)
     return scratch, seeded
 
 
 def _seeded(scratch: dict[str, str]) -> bool:
     try:
-        out = _manage(
+        out = manage(
             scratch, "shell", "-c", "from retail.models import Order; print(Order.objects.exists())"
         )
     except BenchError:
@@ -295,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             result = json.loads(child.stdout.strip().splitlines()[-1])
         finally:
             if not args.keep:
-                _drop(scratch)
+                drop_database(scratch)
         results.append({"scale": scale, "customers": customers, "seed_seconds": seeded, **result})
     print_report(results)
     output = ROOT / "var" / "bench" / f"data_growth-{stamp}.json"

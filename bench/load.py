@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def mixed_body(number: int) -> bytes:
 _BODIES = [tools_call_body(tool, arguments) for _, tool, arguments in MIX]
 
 
-def _manage(environment: dict[str, str], *args: str) -> str:
+def manage(environment: dict[str, str], *args: str) -> str:
+    """``manage.py <args>`` in ``environment``; its output, or BenchError with its errors."""
     done = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -90,29 +92,42 @@ def smoke_database(
     embed: bool = True,
 ):
     """A small, freshly seeded database for a smoke run, dropped afterwards."""
+    steps = f"migrate, seed {customers:,} customers" + (", embed" if embed else "")
+    print(f"preparing a scratch database ({steps}) …")
     scratch = {**environment, "ZAVA_DB_NAME": name}
-    _drop(scratch)
-    _manage(environment, "shell", "-c", f"from django.db import connection; "
-            f"connection.cursor().execute('CREATE DATABASE {name}')")  # fmt: skip
     try:
-        steps = f"migrate, seed {customers:,} customers" + (", embed" if embed else "")
-        print(f"preparing a scratch database ({steps}) …")
-        _manage(scratch, "migrate", "-v0")
-        _manage(scratch, "seed_retail", "--customers", str(customers), "-v0")
-        if embed:
-            _manage(scratch, "embed_products", "-v0")
+        seed_scratch_database(scratch, customers, embed=embed)
         yield scratch
     finally:
-        _drop(scratch)
+        drop_database(scratch)
 
 
-def _drop(scratch: dict[str, str]) -> None:
+def seed_scratch_database(scratch: dict[str, str], customers: int, *, embed: bool = True) -> float:
+    """(Re)create the database ``scratch`` names, migrate, seed ``customers`` customers
+    and embed the catalogue; the seconds the seeding itself took."""
     name = scratch["ZAVA_DB_NAME"]
-    environment = {k: v for k, v in scratch.items() if k != "ZAVA_DB_NAME"}
+    drop_database(scratch)
+    manage(_without_database(scratch), "shell", "-c", "from django.db import connection; "
+           f"connection.cursor().execute('CREATE DATABASE {name}')")  # fmt: skip
+    manage(scratch, "migrate", "-v0")
+    started = time.monotonic()
+    manage(scratch, "seed_retail", "--customers", str(customers), "-v0")
+    seeded = time.monotonic() - started
+    if embed:
+        manage(scratch, "embed_products", "-v0")
+    return seeded
+
+
+def drop_database(scratch: dict[str, str]) -> None:
+    """Drop the database ``scratch`` names, if it exists."""
     with contextlib.suppress(BenchError):
-        _manage(environment, "shell", "-c", "from django.db import connection; "
-                f"connection.cursor().execute('DROP DATABASE IF EXISTS {name} "
-                "WITH (FORCE)')")  # fmt: skip
+        manage(_without_database(scratch), "shell", "-c", "from django.db import connection; "
+               f"connection.cursor().execute('DROP DATABASE IF EXISTS {scratch['ZAVA_DB_NAME']} "
+               "WITH (FORCE)')")  # fmt: skip
+
+
+def _without_database(scratch: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in scratch.items() if k != "ZAVA_DB_NAME"}
 
 
 def report(stats: RunStats, clients: int, duration: float) -> dict:
@@ -157,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         if args.smoke:
             environment = stack.enter_context(smoke_database(environment))
-        token = _manage(environment, "issue_token", MANAGER, "--name", "load").splitlines()[-1]
-        stack.callback(_manage, environment, "revoke_token", token)
+        token = manage(environment, "issue_token", MANAGER, "--name", "load").splitlines()[-1]
+        stack.callback(manage, environment, "revoke_token", token)
         server = Server(out_dir / f"gunicorn-load-{stamp}.log", environment)
         server.start()
         stack.callback(server.stop)

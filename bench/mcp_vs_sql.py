@@ -46,6 +46,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -376,36 +377,37 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def gunicorn_command(port: int) -> list[str]:
+    """The server as ``make serve`` runs it, on ``port``."""
+    return [
+        str(Path(sys.executable).parent / "gunicorn"), "zava.wsgi:application",
+        "--config", "zava/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}",
+    ]  # fmt: skip
+
+
+def baseline_command(dsn: str) -> Callable[[int], list[str]]:
+    """bench/baseline_server.py on the reference-shaped database ``dsn``."""
+    script = str(ROOT / "bench" / "baseline_server.py")
+    return lambda port: [sys.executable, script, "--dsn", dsn, "--port", str(port)]
+
+
 class Server:
-    """gunicorn as ``make serve`` runs it (or, given ``command``, the baseline server),
-    on a free port, in its own process group."""
+    """A server (by default gunicorn as ``make serve`` runs it) on a free port, in its
+    own process group."""
 
     def __init__(
         self,
         log_path: Path,
         environment: dict[str, str],
         root: Path = ROOT,
-        command: list[str] | None = None,
+        command: Callable[[int], list[str]] = gunicorn_command,
     ) -> None:
         self.log_path = log_path
         self.environment = environment
         self.root = root  # the checkout whose code it serves
         self.port = _free_port()
-        self.command = command or [
-            str(Path(sys.executable).parent / "gunicorn"), "zava.wsgi:application",
-            "--config", "zava/gunicorn_conf.py", "--bind", f"127.0.0.1:{self.port}",
-        ]  # fmt: skip
+        self.command = command(self.port)
         self.process: subprocess.Popen | None = None
-
-    @classmethod
-    def baseline(cls, log_path: Path, dsn: str) -> Server:
-        """bench/baseline_server.py on the reference-shaped database."""
-        server = cls(log_path, dict(os.environ), command=[])
-        server.command = [
-            sys.executable, str(ROOT / "bench" / "baseline_server.py"),
-            "--dsn", dsn, "--port", str(server.port),
-        ]  # fmt: skip
-        return server
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -964,7 +966,8 @@ def main(argv: list[str] | None = None) -> int:
         name: Server(out_dir / f"gunicorn-{stamp}-cache-{name}.log", environment)
         for name, environment in server_envs.items()
     }
-    baseline = Server.baseline(out_dir / f"baseline-{stamp}.log", baseline_dsn())
+    baseline_log = out_dir / f"baseline-{stamp}.log"
+    baseline = Server(baseline_log, dict(os.environ), command=baseline_command(baseline_dsn()))
     postmaster = postgres_pid()
     config: dict[str, Any] = {
         "duration": args.duration,

@@ -125,8 +125,7 @@ def authenticate(
     if not raw:
         return None, None
     if raw.startswith(TOKEN_PREFIX):
-        credential, verdict = token_authenticate_and_count(raw, settings.ZAVA_RATE_LIMIT_PER_MINUTE)
-        return credential, verdict if credential else None
+        return token_authenticate_and_count(raw, settings.ZAVA_RATE_LIMIT_PER_MINUTE)
     return oauth_authenticate(raw, audience=resource_url(request), scope=SCOPE), None
 
 

@@ -17,6 +17,7 @@ says how long to wait; the transport turns it into a 429 with ``Retry-After``.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -100,7 +101,22 @@ def counted_lookup(
         return row, verdict
     now = time.time()
     window = int(now // WINDOW_SECONDS)
-    statement = f"""
+    statement = _counting(lookup_sql)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            statement, {**params, "_prefix": bucket_prefix, "_window": window * WINDOW_SECONDS}
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None, Verdict(True)
+    return tuple(found[:-1]), _verdict(found[-1], limit, window, now)
+
+
+@functools.cache
+def _counting(lookup_sql: str) -> str:
+    """``lookup_sql`` with the counter's upsert (and the sweep of old windows) around it;
+    built once per lookup, not per request."""
+    return f"""
 WITH found AS MATERIALIZED ({lookup_sql}), hit AS (
     INSERT INTO {TABLE} AS c (bucket, window_start, hits)
     SELECT %(_prefix)s || found.bucket_key, %(_window)s, 1 FROM found
@@ -111,14 +127,6 @@ WITH found AS MATERIALIZED ({lookup_sql}), hit AS (
 )
 SELECT found.*, (SELECT hits FROM hit) FROM found
 """
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(
-            statement, {**params, "_prefix": bucket_prefix, "_window": window * WINDOW_SECONDS}
-        )
-        found = cursor.fetchone()
-    if found is None:
-        return None, Verdict(True)
-    return tuple(found[:-1]), _verdict(found[-1], limit, window, now)
 
 
 def _verdict(count: int, limit: int, window: int, now: float) -> Verdict:

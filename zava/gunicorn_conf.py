@@ -14,7 +14,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = 60
 graceful_timeout = 20
 # Idle keep-alive connections are closed after this many seconds. It must outlast the
-# clients' own idle expiry (httpx, the MCP SDKs' HTTP client: 5 s; Node's: 4-5 s), or a
+# clients' own idle expiry (httpx, the Python MCP SDK's HTTP client: 5 s), or a
 # client may send its next call just as the server closes the connection, and lose it
 # ("server disconnected"). An idle connection costs a gthread worker a poller entry, not
 # a thread. 75 s is also above the usual load balancer idle timeout (60 s).

@@ -60,10 +60,10 @@ SEARCH_PATH = "retail, public"
 # The backend is asked, not the client library: behind a transaction-mode pooler
 # (PgBouncer) the pid psycopg learnt at connect time is the pooler's, and each
 # transaction may run on another server connection.
-_TRANSACTION_START_SQL = (
+_BEGIN_AND_START_SQL = (
+    "BEGIN; "
     "SELECT pg_backend_pid(), (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint"
 )
-_BEGIN_AND_START_SQL = f"BEGIN; {_TRANSACTION_START_SQL}"
 _ENTER_SQL = f"""
 SELECT set_config('{IDENTITY_SETTING}', %s, true),
        set_config('{PROOF_SETTING}', %s, true),
